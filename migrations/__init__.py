@@ -1,0 +1,1 @@
+"""Alembic migrations; the database URL comes from Settings (HERALD_DATABASE_URL)."""

@@ -1,0 +1,75 @@
+"""create_app(settings) -> Litestar: routes, lifespan handles on app.state, error mapping."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from redis.asyncio import Redis
+
+from service import __version__
+from service.auth import ApiKeyAuthentication
+from service.config import Settings
+from service.db.engine import create_engine, create_sessionmaker
+from service.dependencies import provide_db_session, provide_principal, provide_settings
+from service.errors import EXCEPTION_HANDLERS
+from service.health.controller import HealthController
+from service.keys.controller import ApiKeyController
+from service.lib.secrets import SecretBox
+from service.listeners.controller import ListenerController
+from service.pretty import pretty_json_middleware
+from service.queues.controller import QueueController
+
+API_CONTROLLERS = [ApiKeyController, QueueController, ListenerController]
+UNAUTHENTICATED_PATHS = [r"^/health/", r"^/schema", r"^(/v1)?/inlets/"]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        engine = create_engine(settings)
+        redis = Redis.from_url(settings.redis_url)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.redis = redis
+        try:
+            yield
+        finally:
+            await redis.aclose()
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            HealthController,
+            Router(path="/v1", route_handlers=API_CONTROLLERS),
+            # Unversioned paths mean "latest"; hidden from the schema to avoid duplicates.
+            Router(path="/", route_handlers=API_CONTROLLERS, include_in_schema=False),
+        ],
+        lifespan=[lifespan],
+        state=_initial_state(settings),
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        middleware=[
+            pretty_json_middleware,
+            DefineMiddleware(ApiKeyAuthentication, exclude=UNAUTHENTICATED_PATHS),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="Herald", version=__version__, path="/schema", render_plugins=[SwaggerRenderPlugin()]
+        ),
+    )
+
+
+def _initial_state(settings: Settings) -> State:
+    return State({"settings": settings, "secret_box": SecretBox(settings.secret_key)})

@@ -1,0 +1,49 @@
+"""One typed Settings object, read from HERALD_* environment variables once per process."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_RETRY_SCHEDULE_S = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800)
+
+
+class Settings(BaseSettings):
+    """Every knob Herald reads. Built once at process start and passed down explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="HERALD_", frozen=True)
+
+    database_url: str = "postgresql+asyncpg://herald@127.0.0.1:5432/herald"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    kafka_bootstrap: str | None = None
+    kafka_idempotent: bool = True
+
+    # Fernet key (urlsafe base64, 32 bytes) that encrypts listener secrets at rest.
+    secret_key: str = ""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    api_workers: int = 1
+    public_url: str = ""
+
+    allow_private_targets: bool = False
+    rate_limit_per_s: int = 1000
+
+    max_message_bytes: int = 1024 * 1024
+    max_request_bytes: int = 5 * 1024 * 1024
+    max_messages_per_request: int = 10_000
+    idempotency_ttl_s: int = 24 * 3600
+
+    liveness_interval_s: float = 30.0
+    liveness_timeout_s: float = 5.0
+    liveness_failure_threshold: int = 3
+    disable_after_failing_s: float = 5 * 24 * 3600
+    secret_rotation_overlap_s: float = 24 * 3600
+
+    default_timeout_ms: int = 15_000
+    default_max_attempts: int = 10
+    default_max_in_flight: int = 16
+    retry_schedule_s: tuple[float, ...] = Field(default=DEFAULT_RETRY_SCHEDULE_S)
+
+    db_pool_size: int = 10
+    log_level: str = "INFO"

@@ -1,0 +1,69 @@
+"""Deliveries (one per message and listener: the workers' work queue) and their attempts."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db.base import Base, CreatedAtMixin, IdMixin
+
+DELIVERY_STATUSES = ("pending", "in_flight", "delivered", "failed", "cancelled")
+
+
+class Delivery(IdMixin, CreatedAtMixin, Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'in_flight', 'delivered', 'failed', 'cancelled')", name="status"
+        ),
+        # The claim path: a listener's due pending deliveries, oldest first.
+        Index(
+            "ix_deliveries_due",
+            "listener_id",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        # Ordered listeners and per-listener listings walk deliveries in ingest order.
+        Index("ix_deliveries_listener_id_id", "listener_id", "id"),
+        # The sweeper: leases that ran out.
+        Index(
+            "ix_deliveries_lease",
+            "lease_expires_at",
+            postgresql_where=text("status = 'in_flight'"),
+        ),
+        Index("ix_deliveries_message_id", "message_id"),
+        {
+            "postgresql_with": {
+                "autovacuum_vacuum_scale_factor": "0.01",
+                "autovacuum_analyze_scale_factor": "0.02",
+                "fillfactor": "80",
+            }
+        },
+    )
+
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    listener_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("listeners.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(Text, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    lease_expires_at: Mapped[datetime | None]
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]
+
+
+class Attempt(Base):
+    """One try of a delivery; (delivery_id, number) makes recording it idempotent."""
+
+    __tablename__ = "attempts"
+
+    delivery_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime]
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    response_body: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,19 @@
+"""Queues: named streams of messages inside an organization."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db.base import Base, CreatedAtMixin, IdMixin, utcnow
+
+
+class Queue(IdMixin, CreatedAtMixin, Base):
+    __tablename__ = "queues"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_queues_org_id_name"),)
+
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    retention_days: Mapped[int | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

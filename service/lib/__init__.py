@@ -1,0 +1,1 @@
+"""Small helpers that import no domain package."""

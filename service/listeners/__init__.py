@@ -1,0 +1,1 @@
+"""Listeners: the webhook URLs and Kafka topics a queue delivers to."""

@@ -1,0 +1,97 @@
+"""HTTP routes for listeners and their signing secrets."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.auth import Principal, requires
+from service.config import Settings
+from service.db.models import Listener
+from service.lib.pagination import DEFAULT_LIMIT, Limit, list_links, page_request, self_link, split_page
+from service.listeners.repository import ListenerRepository
+from service.listeners.schemas import ListenerCreate, ListenerUpdate
+from service.listeners.service import ListenerService
+from service.listeners.views import listener_href, listener_view
+from service.queues.repository import QueueRepository
+
+READ, WRITE = [requires("queues:read")], [requires("queues:write")]
+
+
+def provide_service(db_session: AsyncSession, state: State) -> ListenerService:
+    return ListenerService(
+        ListenerRepository(db_session), QueueRepository(db_session), state.settings, state.secret_box
+    )
+
+
+class ListenerController(Controller):
+    path = "/queues/{queue_id:uuid}/listeners"
+    tags = ["listeners"]
+    dependencies = {"service": Provide(provide_service, sync_to_thread=False)}
+
+    @staticmethod
+    def _single(listener: Listener, settings: Settings) -> dict[str, Any]:
+        return {"listener": listener_view(listener, settings), "_links": self_link(listener_href(listener))}
+
+    @post(status_code=200, guards=WRITE, summary="Register a listener on a queue")
+    async def create(
+        self, queue_id: uuid.UUID, data: ListenerCreate, principal: Principal, service: ListenerService
+    ) -> dict[str, Any]:
+        listener = await service.create(principal.org_id, queue_id, data)
+        return self._single(listener, service.settings)
+
+    @get(guards=READ, summary="List a queue's listeners")
+    async def list_listeners(
+        self,
+        queue_id: uuid.UUID,
+        principal: Principal,
+        service: ListenerService,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        rows, next_id = split_page(await service.page(principal.org_id, queue_id, page_request(limit, cursor)), limit)
+        return {
+            "listeners": [listener_view(r, service.settings) for r in rows],
+            "_links": list_links(f"/v1/queues/{queue_id}/listeners", limit, next_id),
+        }
+
+    @get("/{listener_id:uuid}", guards=READ, summary="Get a listener with its status and health")
+    async def get_listener(
+        self, queue_id: uuid.UUID, listener_id: uuid.UUID, principal: Principal, service: ListenerService
+    ) -> dict[str, Any]:
+        return self._single(await service.get(principal.org_id, queue_id, listener_id), service.settings)
+
+    @patch("/{listener_id:uuid}", guards=WRITE, summary="Update, pause or re-enable a listener")
+    async def update(
+        self,
+        queue_id: uuid.UUID,
+        listener_id: uuid.UUID,
+        data: ListenerUpdate,
+        principal: Principal,
+        service: ListenerService,
+    ) -> dict[str, Any]:
+        listener = await service.update(principal.org_id, queue_id, listener_id, data)
+        return self._single(listener, service.settings)
+
+    @delete("/{listener_id:uuid}", guards=WRITE, summary="Delete a listener; its pending deliveries are cancelled")
+    async def delete_listener(
+        self, queue_id: uuid.UUID, listener_id: uuid.UUID, principal: Principal, service: ListenerService
+    ) -> None:
+        await service.delete(principal.org_id, queue_id, listener_id)
+
+    @get("/{listener_id:uuid}/secret", guards=WRITE, summary="The listener's signing secret")
+    async def get_secret(
+        self, queue_id: uuid.UUID, listener_id: uuid.UUID, principal: Principal, service: ListenerService
+    ) -> dict[str, str]:
+        return {"secret": await service.secret(principal.org_id, queue_id, listener_id)}
+
+    @post("/{listener_id:uuid}/secret/rotate", status_code=200, guards=WRITE, summary="Rotate the signing secret")
+    async def rotate_secret(
+        self, queue_id: uuid.UUID, listener_id: uuid.UUID, principal: Principal, service: ListenerService
+    ) -> dict[str, str]:
+        return {"secret": await service.rotate_secret(principal.org_id, queue_id, listener_id)}

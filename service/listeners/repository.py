@@ -1,0 +1,55 @@
+"""Every SQL statement about listeners."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db.models import Delivery, Listener
+
+OPEN_DELIVERY_STATUSES = ("pending", "in_flight")
+
+
+class ListenerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID) -> Listener | None:
+        result = await self.session.execute(
+            select(Listener).where(
+                Listener.org_id == org_id,
+                Listener.queue_id == queue_id,
+                Listener.id == listener_id,
+                Listener.deleted_at.is_(None),
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def add(self, listener: Listener) -> Listener:
+        self.session.add(listener)
+        await self.session.flush()
+        return listener
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def page(self, queue_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Listener]:
+        query = select(Listener).where(Listener.queue_id == queue_id, Listener.deleted_at.is_(None))
+        if after is not None:
+            query = query.where(Listener.id > after)
+        result = await self.session.execute(query.order_by(Listener.id).limit(limit + 1))
+        return list(result.scalars())
+
+    async def cancel_open_deliveries(self, listener_id: uuid.UUID) -> None:
+        await self.session.execute(
+            update(Delivery)
+            .where(Delivery.listener_id == listener_id, Delivery.status.in_(OPEN_DELIVERY_STATUSES))
+            .values(status="cancelled", next_attempt_at=None, lease_expires_at=None)
+        )
+
+    async def mark_deleted(self, listener: Listener, at: datetime) -> None:
+        listener.deleted_at = at
+        await self.session.flush()

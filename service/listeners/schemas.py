@@ -1,0 +1,54 @@
+"""Listener request bodies."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
+Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+TimeoutMs = Annotated[int, msgspec.Meta(ge=100, le=300_000)]
+MaxAttempts = Annotated[int, msgspec.Meta(ge=1, le=100)]
+Delay = Annotated[float, msgspec.Meta(gt=0, le=7 * 24 * 3600)]
+RetrySchedule = Annotated[list[Delay], msgspec.Meta(min_length=1, max_length=100)]
+MaxInFlight = Annotated[int, msgspec.Meta(ge=1, le=1000)]
+RatePerS = Annotated[float, msgspec.Meta(gt=0, le=100_000)]
+Headers = Annotated[dict[str, str], msgspec.Meta(max_length=50)]
+
+
+class KafkaTarget(msgspec.Struct, forbid_unknown_fields=True):
+    topic: Annotated[str, msgspec.Meta(min_length=1, max_length=249, pattern=r"^[A-Za-z0-9._-]+$")]
+    key: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+
+
+class ListenerCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    notify_url: Url | None = None
+    liveness_url: Url | None = None
+    type: Literal["webhook", "kafka"] = "webhook"
+    kafka: KafkaTarget | None = None
+    headers: Headers = msgspec.field(default_factory=dict)
+    timeout_ms: TimeoutMs | None = None
+    max_attempts: MaxAttempts | None = None
+    retry_schedule_s: RetrySchedule | None = None
+    ordered: bool = False
+    max_in_flight: MaxInFlight | None = None
+    rate_limit_per_s: RatePerS | None = None
+    enabled: bool = True
+
+
+class ListenerUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    notify_url: Url | None | msgspec.UnsetType = msgspec.UNSET
+    liveness_url: Url | None | msgspec.UnsetType = msgspec.UNSET
+    type: Literal["webhook", "kafka"] | msgspec.UnsetType = msgspec.UNSET
+    kafka: KafkaTarget | None | msgspec.UnsetType = msgspec.UNSET
+    headers: Headers | msgspec.UnsetType = msgspec.UNSET
+    timeout_ms: TimeoutMs | msgspec.UnsetType = msgspec.UNSET
+    max_attempts: MaxAttempts | msgspec.UnsetType = msgspec.UNSET
+    retry_schedule_s: RetrySchedule | None | msgspec.UnsetType = msgspec.UNSET
+    ordered: bool | msgspec.UnsetType = msgspec.UNSET
+    max_in_flight: MaxInFlight | msgspec.UnsetType = msgspec.UNSET
+    rate_limit_per_s: RatePerS | None | msgspec.UnsetType = msgspec.UNSET
+    enabled: bool | msgspec.UnsetType = msgspec.UNSET

@@ -1,0 +1,143 @@
+"""Rules for listeners. Never commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+
+from service.config import Settings
+from service.db.base import utcnow
+from service.db.models import Listener
+from service.errors import NotFound
+from service.lib.pagination import PageRequest
+from service.lib.secrets import SecretBox, new_signing_secret
+from service.listeners.repository import ListenerRepository
+from service.listeners.rules import validate_target
+from service.listeners.schemas import KafkaTarget, ListenerCreate, ListenerUpdate
+from service.queues.repository import QueueRepository
+
+TARGET_FIELDS = ("type", "notify_url", "liveness_url", "kafka", "headers")
+
+
+def _kafka_of(listener: Listener) -> KafkaTarget | None:
+    if listener.kafka_topic is None:
+        return None
+    return KafkaTarget(topic=listener.kafka_topic, key=listener.kafka_key)
+
+
+class ListenerService:
+    def __init__(
+        self,
+        repository: ListenerRepository,
+        queues: QueueRepository,
+        settings: Settings,
+        secrets: SecretBox,
+    ) -> None:
+        self.repository = repository
+        self.queues = queues
+        self.settings = settings
+        self.secrets = secrets
+
+    async def _require_queue(self, org_id: uuid.UUID, queue_id: uuid.UUID) -> None:
+        if await self.queues.get(org_id, queue_id) is None:
+            raise NotFound("Queue not found")
+
+    async def get(self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID) -> Listener:
+        listener = await self.repository.get(org_id, queue_id, listener_id)
+        if listener is None:
+            raise NotFound("Listener not found")
+        return listener
+
+    async def create(self, org_id: uuid.UUID, queue_id: uuid.UUID, data: ListenerCreate) -> Listener:
+        """Validates the target (422), then stores the listener with a fresh signing secret."""
+        await self._require_queue(org_id, queue_id)
+        target = {field: getattr(data, field) for field in TARGET_FIELDS}
+        await validate_target(target, allow_private=self.settings.allow_private_targets)
+        listener = Listener(
+            org_id=org_id,
+            queue_id=queue_id,
+            name=data.name,
+            timeout_ms=data.timeout_ms or self.settings.default_timeout_ms,
+            max_attempts=data.max_attempts or self.settings.default_max_attempts,
+            retry_schedule_s=data.retry_schedule_s,
+            ordered=data.ordered,
+            max_in_flight=data.max_in_flight or self.settings.default_max_in_flight,
+            rate_limit_per_s=data.rate_limit_per_s,
+            status="active" if data.enabled else "paused",
+            secret_encrypted=self.secrets.seal(new_signing_secret()),
+            headers={},
+        )
+        self._apply_target(listener, target)
+        return await self.repository.add(listener)
+
+    async def update(
+        self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID, data: ListenerUpdate
+    ) -> Listener:
+        listener = await self.get(org_id, queue_id, listener_id)
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        if any(field in changes for field in TARGET_FIELDS):
+            target = {
+                "type": listener.type,
+                "notify_url": listener.notify_url,
+                "liveness_url": listener.liveness_url,
+                "kafka": _kafka_of(listener),
+                "headers": listener.headers,
+            }
+            target.update({k: v for k, v in changes.items() if k in TARGET_FIELDS})
+            await validate_target(target, allow_private=self.settings.allow_private_targets)
+            self._apply_target(listener, target)
+        if "enabled" in changes:
+            self._set_enabled(listener, changes.pop("enabled"))
+        for field, value in changes.items():
+            if field not in TARGET_FIELDS:
+                setattr(listener, field, value)
+        await self.repository.flush()
+        return listener
+
+    @staticmethod
+    def _apply_target(listener: Listener, target: dict[str, Any]) -> None:
+        kafka: KafkaTarget | None = target["kafka"]
+        listener.type = target["type"]
+        listener.notify_url = target["notify_url"]
+        listener.liveness_url = target["liveness_url"]
+        listener.kafka_topic = kafka.topic if kafka else None
+        listener.kafka_key = kafka.key if kafka else None
+        listener.headers = dict(target["headers"])
+
+    @staticmethod
+    def _set_enabled(listener: Listener, enabled: bool) -> None:
+        if enabled:
+            listener.status = "active"
+            listener.disabled_reason = None
+            listener.failing_since = None
+        else:
+            listener.status = "paused"
+
+    async def page(self, org_id: uuid.UUID, queue_id: uuid.UUID, page: PageRequest) -> list[Listener]:
+        await self._require_queue(org_id, queue_id)
+        return await self.repository.page(queue_id, page.after, page.limit)
+
+    async def delete(self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID) -> None:
+        """Hides the listener and cancels its pending deliveries; nothing more is sent to it."""
+        listener = await self.get(org_id, queue_id, listener_id)
+        await self.repository.cancel_open_deliveries(listener.id)
+        await self.repository.mark_deleted(listener, utcnow())
+
+    async def secret(self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID) -> str:
+        listener = await self.get(org_id, queue_id, listener_id)
+        return self.secrets.open(listener.secret_encrypted)
+
+    async def rotate_secret(self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID) -> str:
+        """A new secret; the old one keeps signing alongside it for the overlap period."""
+        listener = await self.get(org_id, queue_id, listener_id)
+        secret = new_signing_secret()
+        listener.previous_secret_encrypted = listener.secret_encrypted
+        listener.previous_secret_expires_at = utcnow() + timedelta(
+            seconds=self.settings.secret_rotation_overlap_s
+        )
+        listener.secret_encrypted = self.secrets.seal(secret)
+        await self.repository.flush()
+        return secret

@@ -1,0 +1,1 @@
+"""Queues: create, read, rename, delete."""

@@ -1,0 +1,59 @@
+"""Every SQL statement about queues."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db.models import Queue
+
+
+class DuplicateName(Exception):
+    pass
+
+
+class QueueRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, org_id: uuid.UUID, queue_id: uuid.UUID) -> Queue | None:
+        result = await self.session.execute(
+            select(Queue).where(Queue.org_id == org_id, Queue.id == queue_id)
+        )
+        return result.scalar_one_or_none()
+
+    async def add(self, org_id: uuid.UUID, name: str, retention_days: int | None) -> Queue:
+        queue = Queue(org_id=org_id, name=name, retention_days=retention_days)
+        return await self._flush(queue, add=True)
+
+    async def update(self, queue: Queue, changes: dict[str, Any]) -> Queue:
+        for field, value in changes.items():
+            setattr(queue, field, value)
+        return await self._flush(queue)
+
+    async def _flush(self, queue: Queue, add: bool = False) -> Queue:
+        try:
+            async with self.session.begin_nested():
+                if add:
+                    self.session.add(queue)
+                await self.session.flush()
+        except IntegrityError as exc:
+            raise DuplicateName(queue.name) from exc
+        return queue
+
+    async def page(self, org_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Queue]:
+        query = select(Queue).where(Queue.org_id == org_id)
+        if after is not None:
+            query = query.where(Queue.id > after)
+        result = await self.session.execute(query.order_by(Queue.id).limit(limit + 1))
+        return list(result.scalars())
+
+    async def delete(self, org_id: uuid.UUID, queue_id: uuid.UUID) -> bool:
+        result = await self.session.execute(
+            delete(Queue).where(Queue.org_id == org_id, Queue.id == queue_id).returning(Queue.id)
+        )
+        return result.scalar_one_or_none() is not None

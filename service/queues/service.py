@@ -1,0 +1,47 @@
+"""Rules for queues. Never commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+from service.db.models import Queue
+from service.errors import Conflict, NotFound
+from service.lib.pagination import PageRequest
+from service.queues.repository import DuplicateName, QueueRepository
+from service.queues.schemas import QueueCreate, QueueUpdate
+
+
+class QueueService:
+    def __init__(self, repository: QueueRepository) -> None:
+        self.repository = repository
+
+    async def get(self, org_id: uuid.UUID, queue_id: uuid.UUID) -> Queue:
+        """The queue, or NotFound when it is unknown or another organization's."""
+        queue = await self.repository.get(org_id, queue_id)
+        if queue is None:
+            raise NotFound("Queue not found")
+        return queue
+
+    async def create(self, org_id: uuid.UUID, data: QueueCreate) -> Queue:
+        try:
+            return await self.repository.add(org_id, data.name, data.retention_days)
+        except DuplicateName as exc:
+            raise Conflict(f"A queue named '{data.name}' already exists") from exc
+
+    async def update(self, org_id: uuid.UUID, queue_id: uuid.UUID, data: QueueUpdate) -> Queue:
+        queue = await self.get(org_id, queue_id)
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        try:
+            return await self.repository.update(queue, changes)
+        except DuplicateName as exc:
+            raise Conflict(f"A queue named '{data.name}' already exists") from exc
+
+    async def page(self, org_id: uuid.UUID, page: PageRequest) -> list[Queue]:
+        return await self.repository.page(org_id, page.after, page.limit)
+
+    async def delete(self, org_id: uuid.UUID, queue_id: uuid.UUID) -> None:
+        """Deletes the queue with its listeners, messages and pending deliveries."""
+        if not await self.repository.delete(org_id, queue_id):
+            raise NotFound("Queue not found")

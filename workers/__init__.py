@@ -1,0 +1,1 @@
+"""arq worker processes: delivery drains, the sweeper, liveness probes."""
