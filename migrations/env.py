@@ -7,8 +7,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.config import Settings
-from service.db.base import Base
 from service.db import models  # noqa: F401  (registers every table on Base.metadata)
+from service.db.base import Base
 
 config = context.config
 target_metadata = Base.metadata

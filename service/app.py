@@ -66,7 +66,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
-            title="Herald", version=__version__, path="/schema", render_plugins=[SwaggerRenderPlugin()]
+            title="Herald",
+            version=__version__,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
         ),
     )
 

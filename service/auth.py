@@ -44,7 +44,9 @@ def key_from_headers(headers: Any) -> str | None:
 class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
     """Looks the key up on every request, so a deleted key stops working at once."""
 
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
         key = key_from_headers(connection.headers)
         if key is None:
             raise Unauthorized("An API key is required (X-API-KEY or Authorization header)")

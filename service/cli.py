@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev = commands.add_parser("dev", help="everything on embedded servers, one command")
     dev.add_argument("--port", type=int, default=8080, help="API port (default 8080)")
-    dev.add_argument("--data-dir", default=".herald", help="where dev state lives (default .herald)")
+    dev.add_argument(
+        "--data-dir", default=".herald", help="where dev state lives (default .herald)"
+    )
     dev.set_defaults(run=_dev)
 
     api = commands.add_parser("api", help="serve the HTTP API (granian)")
@@ -69,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="run a delivery worker (arq)").set_defaults(run=_worker)
     commands.add_parser("migrate", help="alembic upgrade head").set_defaults(run=_migrate)
 
-    orgs = commands.add_parser("orgs", help="organizations").add_subparsers(dest="orgs", required=True)
+    orgs = commands.add_parser("orgs", help="organizations").add_subparsers(
+        dest="orgs", required=True
+    )
     create = orgs.add_parser("create", help="create an organization and print its first API key")
     create.add_argument("name")
     create.set_defaults(run=_orgs_create)

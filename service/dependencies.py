@@ -1,4 +1,4 @@
-"""Request-scoped dependencies shared by the controllers; the session is the transaction boundary."""
+"""Request-scoped dependencies shared by controllers; the session is the transaction boundary."""
 
 from __future__ import annotations
 

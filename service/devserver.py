@@ -47,7 +47,7 @@ def _wait_ready(url: str, children: list[subprocess.Popen[bytes]]) -> None:
     while time.monotonic() < deadline:
         for child in children:
             if child.poll() is not None:
-                raise RuntimeError(f"a Herald process exited early ({child.args}); see the logs")
+                raise RuntimeError(f"a Herald process exited early ({child.args!r}); see the logs")
         try:
             if httpx.get(f"{url}/health/ready", timeout=1.0).status_code == 200:
                 return
@@ -73,12 +73,12 @@ def run_dev(port: int, data_dir: Path) -> int:
     try:
         os.environ.update(
             {
-            **stack.env(),
-            "HERALD_SECRET_KEY": os.environ.get("HERALD_SECRET_KEY")
-            or _read_or_create(data_dir / "secret.key", new_encryption_key()),
-            "HERALD_ALLOW_PRIVATE_TARGETS": "true",
-            "HERALD_KAFKA_IDEMPOTENT": "false",
-            "HERALD_PORT": str(port),
+                **stack.env(),
+                "HERALD_SECRET_KEY": os.environ.get("HERALD_SECRET_KEY")
+                or _read_or_create(data_dir / "secret.key", new_encryption_key()),
+                "HERALD_ALLOW_PRIVATE_TARGETS": "true",
+                "HERALD_KAFKA_IDEMPOTENT": "false",
+                "HERALD_PORT": str(port),
             }
         )
         env = dict(os.environ)
@@ -87,7 +87,11 @@ def run_dev(port: int, data_dir: Path) -> int:
         api_key = _dev_api_key(settings, data_dir / "api.key")
         for name, command in (("api", "api"), ("worker", "worker")):
             children.append(
-                spawn([sys.executable, "-m", "service.cli", command], log_path=data_dir / f"{name}.log", env=env)
+                spawn(
+                    [sys.executable, "-m", "service.cli", command],
+                    log_path=data_dir / f"{name}.log",
+                    env=env,
+                )
             )
         url = f"http://127.0.0.1:{port}"
         _wait_ready(url, children)

@@ -157,7 +157,7 @@ def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str,
     return problem_response(500, "Internal server error", code="internal")
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: Any = {
     HeraldError: _herald_error,
     ValidationException: _validation_error,
     HTTPException: _http_exception,

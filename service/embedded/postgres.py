@@ -56,7 +56,7 @@ class EmbeddedPostgres:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{DATABASE}"
 
     def start(self, timeout_s: float = 60.0) -> str:
-        """Initializes the cluster on first use, starts it, creates the database; returns its URL."""
+        """Initializes the cluster on first use, starts it, creates the database; returns a URL."""
         user = _run_as()
         pgdata = self.data_dir / "pgdata"
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -65,27 +65,75 @@ class EmbeddedPostgres:
             shutil.chown(self.data_dir, user)
         if not (pgdata / "PG_VERSION").exists():
             subprocess.run(
-                [str(_bin_dir() / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
-                 "--encoding=UTF8", "--no-instructions"],
-                check=True, capture_output=True, user=user,
+                [
+                    str(_bin_dir() / "initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-instructions",
+                ],
+                check=True,
+                capture_output=True,
+                user=user,
             )
         log = self.data_dir / "postgres.log"
-        args = [str(_bin_dir() / "postgres"), "-D", str(pgdata), "-h", "127.0.0.1",
-                "-p", str(self.port), "-k", str(self.data_dir), "-c", "max_connections=300",
-                "-c", "shared_buffers=256MB"]
+        args = [
+            str(_bin_dir() / "postgres"),
+            "-D",
+            str(pgdata),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.data_dir),
+            "-c",
+            "max_connections=300",
+            "-c",
+            "shared_buffers=256MB",
+        ]
         if not self.durable:
-            args += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+            args += [
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ]
         # SIGINT is Postgres's "fast shutdown": it does not wait for clients to leave.
         self.process = spawn(args, log_path=log, stop_signal=signal.SIGINT, user=user)
-        wait_until(self._accepts, what="PostgreSQL", timeout_s=timeout_s, process=self.process, log_path=log)
+        wait_until(
+            self._accepts,
+            what="PostgreSQL",
+            timeout_s=timeout_s,
+            process=self.process,
+            log_path=log,
+        )
         self._ensure_database()
         return self.url
 
     def _psql(self, sql: str, database: str = "postgres") -> str:
         result = subprocess.run(
-            [str(_bin_dir() / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-             "-d", database, "-tAc", sql],
-            check=True, capture_output=True, text=True,
+            [
+                str(_bin_dir() / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-tAc",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return result.stdout.strip()
 

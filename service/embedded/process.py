@@ -51,7 +51,9 @@ def spawn(
     )
 
 
-def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout_s: float = 15.0) -> None:
+def stop(
+    process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout_s: float = 15.0
+) -> None:
     """Signals the process and waits; kills its whole group if it does not exit in time."""
     if process.poll() is not None:
         return
@@ -65,7 +67,14 @@ def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout_s:
         pass
 
 
-def wait_until(ready: Callable[[], bool], *, what: str, timeout_s: float, process: subprocess.Popen[bytes], log_path: Path) -> None:
+def wait_until(
+    ready: Callable[[], bool],
+    *,
+    what: str,
+    timeout_s: float,
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -29,11 +29,27 @@ class EmbeddedValkey:
     def start(self, timeout_s: float = 20.0) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.data_dir / "valkey.log"
-        args = [_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", str(self.data_dir),
-                "--protected-mode", "no", "--daemonize", "no"]
+        args = [
+            _server_binary(),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.data_dir),
+            "--protected-mode",
+            "no",
+            "--daemonize",
+            "no",
+        ]
         self.process = spawn(args, log_path=log)
-        wait_until(self._pong, what="Valkey", timeout_s=timeout_s, process=self.process, log_path=log)
+        wait_until(
+            self._pong, what="Valkey", timeout_s=timeout_s, process=self.process, log_path=log
+        )
         return self.url
 
     def _pong(self) -> bool:

@@ -28,7 +28,9 @@ class HealthController(Controller):
         failed = [name for name, ok in checks.items() if not ok]
         if failed:
             return problem_response(
-                503, f"Not ready: {', '.join(failed)} unavailable", code="unavailable",
+                503,
+                f"Not ready: {', '.join(failed)} unavailable",
+                code="unavailable",
                 headers={"Retry-After": "2"},
             )
         return Response({"status": "ok", "checks": checks})

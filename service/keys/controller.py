@@ -6,16 +6,26 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, delete, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import Principal, requires
 from service.keys.repository import ApiKeyRepository
 from service.keys.schemas import ApiKeyCreate
 from service.keys.service import ApiKeyService
-from service.lib.pagination import DEFAULT_LIMIT, Limit, list_links, page_request, self_link, split_page
+from service.lib.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    list_links,
+    page_request,
+    self_link,
+    split_page,
+)
 
-def provide_service(db_session: AsyncSession) -> ApiKeyService:
+
+def provide_service(db_session: NamedDependency[AsyncSession]) -> ApiKeyService:
     return ApiKeyService(ApiKeyRepository(db_session))
 
 
@@ -33,7 +43,12 @@ class ApiKeyController(Controller):
     dependencies = {"service": Provide(provide_service, sync_to_thread=False)}
 
     @post(status_code=200, summary="Create an API key (the key is shown only here)")
-    async def create(self, data: ApiKeyCreate, principal: Principal, service: ApiKeyService) -> dict[str, Any]:
+    async def create(
+        self,
+        data: JSONBody[ApiKeyCreate],
+        principal: NamedDependency[Principal],
+        service: NamedDependency[ApiKeyService],
+    ) -> dict[str, Any]:
         row, key = await service.create(principal.org_id, data.name, list(data.scopes))
         return {"api_key": _read(row, key), "_links": self_link(f"/v1/api-keys/{row.id}")}
 
@@ -41,10 +56,10 @@ class ApiKeyController(Controller):
     async def list_keys(
         self,
         request: Request[Any, Any, Any],
-        principal: Principal,
-        service: ApiKeyService,
+        principal: NamedDependency[Principal],
+        service: NamedDependency[ApiKeyService],
         limit: Limit = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        cursor: Cursor = None,
     ) -> dict[str, Any]:
         rows = await service.page(principal.org_id, page_request(limit, cursor))
         rows, next_id = split_page(rows, limit)
@@ -54,6 +69,10 @@ class ApiKeyController(Controller):
         }
 
     @delete("/{key_id:uuid}", summary="Revoke an API key; it stops working at once")
-    async def revoke(self, key_id: uuid.UUID, principal: Principal, service: ApiKeyService) -> None:
+    async def revoke(
+        self,
+        key_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        service: NamedDependency[ApiKeyService],
+    ) -> None:
         await service.revoke(principal.org_id, key_id)
-

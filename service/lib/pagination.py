@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from typing import Annotated, Protocol, TypeVar
 from urllib.parse import urlencode
 
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from service.errors import BadRequest
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="Page size (1..500)")]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1..500)")]
+Cursor = FromQuery[str | None]
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,9 @@ def page_request(limit: int, cursor: str | None) -> PageRequest:
     return PageRequest(limit=limit, after=decode_cursor(cursor))
 
 
-def list_links(path: str, limit: int, next_id: uuid.UUID | None, **query: str) -> dict[str, dict[str, str]]:
+def list_links(
+    path: str, limit: int, next_id: uuid.UUID | None, **query: str
+) -> dict[str, dict[str, str]]:
     """`_links` for a list page: `self`, and `next` when more rows follow."""
     base_query = {k: v for k, v in query.items() if v is not None}
     links = {"self": {"href": f"{path}?{urlencode({**base_query, 'limit': limit})}"}}

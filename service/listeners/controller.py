@@ -7,13 +7,22 @@ from typing import Any
 
 from litestar import Controller, delete, get, patch, post
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import Principal, requires
 from service.config import Settings
 from service.db.models import Listener
-from service.lib.pagination import DEFAULT_LIMIT, Limit, list_links, page_request, self_link, split_page
+from service.lib.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    list_links,
+    page_request,
+    self_link,
+    split_page,
+)
 from service.listeners.repository import ListenerRepository
 from service.listeners.schemas import ListenerCreate, ListenerUpdate
 from service.listeners.service import ListenerService
@@ -23,9 +32,12 @@ from service.queues.repository import QueueRepository
 READ, WRITE = [requires("queues:read")], [requires("queues:write")]
 
 
-def provide_service(db_session: AsyncSession, state: State) -> ListenerService:
+def provide_service(db_session: NamedDependency[AsyncSession], state: State) -> ListenerService:
     return ListenerService(
-        ListenerRepository(db_session), QueueRepository(db_session), state.settings, state.secret_box
+        ListenerRepository(db_session),
+        QueueRepository(db_session),
+        state.settings,
+        state.secret_box,
     )
 
 
@@ -36,11 +48,18 @@ class ListenerController(Controller):
 
     @staticmethod
     def _single(listener: Listener, settings: Settings) -> dict[str, Any]:
-        return {"listener": listener_view(listener, settings), "_links": self_link(listener_href(listener))}
+        return {
+            "listener": listener_view(listener, settings),
+            "_links": self_link(listener_href(listener)),
+        }
 
     @post(status_code=200, guards=WRITE, summary="Register a listener on a queue")
     async def create(
-        self, queue_id: uuid.UUID, data: ListenerCreate, principal: Principal, service: ListenerService
+        self,
+        queue_id: FromPath[uuid.UUID],
+        data: JSONBody[ListenerCreate],
+        principal: NamedDependency[Principal],
+        service: NamedDependency[ListenerService],
     ) -> dict[str, Any]:
         listener = await service.create(principal.org_id, queue_id, data)
         return self._single(listener, service.settings)
@@ -48,13 +67,15 @@ class ListenerController(Controller):
     @get(guards=READ, summary="List a queue's listeners")
     async def list_listeners(
         self,
-        queue_id: uuid.UUID,
-        principal: Principal,
-        service: ListenerService,
+        queue_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        service: NamedDependency[ListenerService],
         limit: Limit = DEFAULT_LIMIT,
-        cursor: str | None = None,
+        cursor: Cursor = None,
     ) -> dict[str, Any]:
-        rows, next_id = split_page(await service.page(principal.org_id, queue_id, page_request(limit, cursor)), limit)
+        rows, next_id = split_page(
+            await service.page(principal.org_id, queue_id, page_request(limit, cursor)), limit
+        )
         return {
             "listeners": [listener_view(r, service.settings) for r in rows],
             "_links": list_links(f"/v1/queues/{queue_id}/listeners", limit, next_id),
@@ -62,36 +83,63 @@ class ListenerController(Controller):
 
     @get("/{listener_id:uuid}", guards=READ, summary="Get a listener with its status and health")
     async def get_listener(
-        self, queue_id: uuid.UUID, listener_id: uuid.UUID, principal: Principal, service: ListenerService
+        self,
+        queue_id: FromPath[uuid.UUID],
+        listener_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        service: NamedDependency[ListenerService],
     ) -> dict[str, Any]:
-        return self._single(await service.get(principal.org_id, queue_id, listener_id), service.settings)
+        return self._single(
+            await service.get(principal.org_id, queue_id, listener_id), service.settings
+        )
 
     @patch("/{listener_id:uuid}", guards=WRITE, summary="Update, pause or re-enable a listener")
     async def update(
         self,
-        queue_id: uuid.UUID,
-        listener_id: uuid.UUID,
-        data: ListenerUpdate,
-        principal: Principal,
-        service: ListenerService,
+        queue_id: FromPath[uuid.UUID],
+        listener_id: FromPath[uuid.UUID],
+        data: JSONBody[ListenerUpdate],
+        principal: NamedDependency[Principal],
+        service: NamedDependency[ListenerService],
     ) -> dict[str, Any]:
         listener = await service.update(principal.org_id, queue_id, listener_id, data)
         return self._single(listener, service.settings)
 
-    @delete("/{listener_id:uuid}", guards=WRITE, summary="Delete a listener; its pending deliveries are cancelled")
+    @delete(
+        "/{listener_id:uuid}",
+        guards=WRITE,
+        summary="Delete a listener; its pending deliveries are cancelled",
+    )
     async def delete_listener(
-        self, queue_id: uuid.UUID, listener_id: uuid.UUID, principal: Principal, service: ListenerService
+        self,
+        queue_id: FromPath[uuid.UUID],
+        listener_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        service: NamedDependency[ListenerService],
     ) -> None:
         await service.delete(principal.org_id, queue_id, listener_id)
 
     @get("/{listener_id:uuid}/secret", guards=WRITE, summary="The listener's signing secret")
     async def get_secret(
-        self, queue_id: uuid.UUID, listener_id: uuid.UUID, principal: Principal, service: ListenerService
+        self,
+        queue_id: FromPath[uuid.UUID],
+        listener_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        service: NamedDependency[ListenerService],
     ) -> dict[str, str]:
         return {"secret": await service.secret(principal.org_id, queue_id, listener_id)}
 
-    @post("/{listener_id:uuid}/secret/rotate", status_code=200, guards=WRITE, summary="Rotate the signing secret")
+    @post(
+        "/{listener_id:uuid}/secret/rotate",
+        status_code=200,
+        guards=WRITE,
+        summary="Rotate the signing secret",
+    )
     async def rotate_secret(
-        self, queue_id: uuid.UUID, listener_id: uuid.UUID, principal: Principal, service: ListenerService
+        self,
+        queue_id: FromPath[uuid.UUID],
+        listener_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        service: NamedDependency[ListenerService],
     ) -> dict[str, str]:
         return {"secret": await service.rotate_secret(principal.org_id, queue_id, listener_id)}

@@ -17,7 +17,9 @@ class ListenerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID) -> Listener | None:
+    async def get(
+        self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID
+    ) -> Listener | None:
         result = await self.session.execute(
             select(Listener).where(
                 Listener.org_id == org_id,
@@ -36,7 +38,9 @@ class ListenerRepository:
     async def flush(self) -> None:
         await self.session.flush()
 
-    async def page(self, queue_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Listener]:
+    async def page(
+        self, queue_id: uuid.UUID, after: uuid.UUID | None, limit: int
+    ) -> list[Listener]:
         query = select(Listener).where(Listener.queue_id == queue_id, Listener.deleted_at.is_(None))
         if after is not None:
             query = query.where(Listener.id > after)

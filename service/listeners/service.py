@@ -51,7 +51,9 @@ class ListenerService:
             raise NotFound("Listener not found")
         return listener
 
-    async def create(self, org_id: uuid.UUID, queue_id: uuid.UUID, data: ListenerCreate) -> Listener:
+    async def create(
+        self, org_id: uuid.UUID, queue_id: uuid.UUID, data: ListenerCreate
+    ) -> Listener:
         """Validates the target (422), then stores the listener with a fresh signing secret."""
         await self._require_queue(org_id, queue_id)
         target = {field: getattr(data, field) for field in TARGET_FIELDS}
@@ -116,7 +118,9 @@ class ListenerService:
         else:
             listener.status = "paused"
 
-    async def page(self, org_id: uuid.UUID, queue_id: uuid.UUID, page: PageRequest) -> list[Listener]:
+    async def page(
+        self, org_id: uuid.UUID, queue_id: uuid.UUID, page: PageRequest
+    ) -> list[Listener]:
         await self._require_queue(org_id, queue_id)
         return await self.repository.page(queue_id, page.after, page.limit)
 
@@ -130,7 +134,9 @@ class ListenerService:
         listener = await self.get(org_id, queue_id, listener_id)
         return self.secrets.open(listener.secret_encrypted)
 
-    async def rotate_secret(self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID) -> str:
+    async def rotate_secret(
+        self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID
+    ) -> str:
         """A new secret; the old one keeps signing alongside it for the overlap period."""
         listener = await self.get(org_id, queue_id, listener_id)
         secret = new_signing_secret()

@@ -17,4 +17,4 @@ class QueueCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 class QueueUpdate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
-    retention_days: RetentionDays | None | msgspec.UnsetType = msgspec.UNSET
+    retention_days: RetentionDays | msgspec.UnsetType | None = msgspec.UNSET

@@ -1,0 +1,126 @@
+"""Shared fixtures: real servers, the app in-process, a fresh organization per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from service.app import create_app
+from service.config import Settings
+from service.db.engine import create_engine, create_sessionmaker
+from service.keys.repository import ApiKeyRepository
+from service.keys.service import ApiKeyService
+from tests import servers
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    servers.start_once()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    servers.stop()
+
+
+def make_settings(**overrides: Any) -> Settings:
+    return Settings(allow_private_targets=True, db_pool_size=5, **overrides)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_sessionmaker(engine)
+
+
+@pytest.fixture(scope="session")
+async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API in-process, with its lifespan running; unauthenticated."""
+    async with AsyncTestClient(app=create_app(settings), base_url="http://herald.test") as client:
+        yield client
+
+
+@dataclass
+class Org:
+    id: uuid.UUID
+    key: str
+    http: httpx.AsyncClient
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-API-KEY": self.key}
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return await self.http.request(method, path, headers=headers, **kwargs)
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", path, **kwargs)
+
+    async def patch(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PATCH", path, **kwargs)
+
+    async def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("DELETE", path, **kwargs)
+
+    async def create_queue(self, name: str | None = None) -> dict[str, Any]:
+        response = await self.post("/v1/queues", json={"name": name or f"q-{uuid.uuid4().hex[:8]}"})
+        assert response.status_code == 200, response.text
+        queue: dict[str, Any] = response.json()["queue"]
+        return queue
+
+    async def create_listener(self, queue_id: str, **fields: Any) -> dict[str, Any]:
+        body = {"name": "listener", "notify_url": "http://127.0.0.1:9/hook", **fields}
+        response = await self.post(f"/v1/queues/{queue_id}/listeners", json=body)
+        assert response.status_code == 200, response.text
+        listener: dict[str, Any] = response.json()["listener"]
+        return listener
+
+
+async def new_org(sessionmaker: async_sessionmaker[AsyncSession], http: httpx.AsyncClient) -> Org:
+    async with sessionmaker() as session, session.begin():
+        org, _, key = await ApiKeyService(ApiKeyRepository(session)).create_organization("test")
+    return Org(id=org.id, key=key, http=http)
+
+
+@pytest.fixture
+async def org(sessionmaker: async_sessionmaker[AsyncSession], http: httpx.AsyncClient) -> Org:
+    """A fresh organization with an admin key: tests are isolated by tenant."""
+    return await new_org(sessionmaker, http)
+
+
+@pytest.fixture
+async def other_org(sessionmaker: async_sessionmaker[AsyncSession], http: httpx.AsyncClient) -> Org:
+    return await new_org(sessionmaker, http)
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The response is problem+json with the contract's fields and the reason phrase as title."""
+    from http import HTTPStatus
+
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["title"] == HTTPStatus(status).phrase
+    assert isinstance(body["type"], str) and isinstance(body["detail"], str)
+    return body
