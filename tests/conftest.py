@@ -29,7 +29,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def make_settings(**overrides: Any) -> Settings:
-    return Settings(allow_private_targets=True, db_pool_size=5, **overrides)
+    return Settings(**{"allow_private_targets": True, "db_pool_size": 5, **overrides})
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ class QueueRepository:
                     self.session.add(queue)
                 await self.session.flush()
         except IntegrityError as exc:
-            raise DuplicateName(queue.name) from exc
+            raise DuplicateName from exc
         return queue
 
     async def page(self, org_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Queue]:
