@@ -15,18 +15,32 @@ from redis.asyncio import Redis
 
 from service import __version__
 from service.auth import ApiKeyAuthentication
+from service.batches.controller import BatchController
 from service.config import Settings
-from service.db.engine import create_engine, create_sessionmaker
+from service.db.engine import create_engine, create_pg_pool, create_sessionmaker
 from service.dependencies import provide_db_session, provide_principal, provide_settings
 from service.errors import EXCEPTION_HANDLERS
 from service.health.controller import HealthController
+from service.inlets.controller import InletController, InletIngestController
 from service.keys.controller import ApiKeyController
+from service.lib.ratelimit import RequestRateLimiter
 from service.lib.secrets import SecretBox
 from service.listeners.controller import ListenerController
+from service.messages.controller import MessageController
+from service.messages.ingest import IngestService
+from service.messages.writer import GroupCommitWriter
 from service.pretty import pretty_json_middleware
 from service.queues.controller import QueueController
 
-API_CONTROLLERS = [ApiKeyController, QueueController, ListenerController]
+API_CONTROLLERS = [
+    ApiKeyController,
+    QueueController,
+    ListenerController,
+    MessageController,
+    BatchController,
+    InletController,
+    InletIngestController,
+]
 UNAUTHENTICATED_PATHS = [r"^/health/", r"^/schema", r"^(/v1)?/inlets/"]
 
 
@@ -37,12 +51,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         engine = create_engine(settings)
         redis = Redis.from_url(settings.redis_url)
+        pg_pool = await create_pg_pool(settings)
+        writer = GroupCommitWriter(
+            pg_pool, writers=settings.ingest_writers, idempotency_ttl_s=settings.idempotency_ttl_s
+        )
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.redis = redis
+        app.state.pg_pool = pg_pool
+        app.state.ingest = IngestService(writer, settings)
+        app.state.rate_limiter = RequestRateLimiter(settings.redis_url, settings.rate_limit_per_s)
         try:
             yield
         finally:
+            await writer.close()
+            await pg_pool.close()
             await redis.aclose()
             await engine.dispose()
 

@@ -46,4 +46,6 @@ class Settings(BaseSettings):
     retry_schedule_s: tuple[float, ...] = Field(default=DEFAULT_RETRY_SCHEDULE_S)
 
     db_pool_size: int = 10
+    # Concurrent group-commit transactions per API process.
+    ingest_writers: int = 4
     log_level: str = "INFO"

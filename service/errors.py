@@ -39,11 +39,13 @@ class HeraldError(Exception):
         *,
         errors: list[dict[str, str]] | None = None,
         retry_after_s: int | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
         self.retry_after_s = retry_after_s
+        self.extra = extra
 
 
 class BadRequest(HeraldError):
@@ -97,8 +99,10 @@ def problem_response(
     code: str | None = None,
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
+        **(extra or {}),
         "type": f"urn:herald:problem:{code}" if code else "about:blank",
         "title": HTTPStatus(status).phrase,
         "status": status,
@@ -112,7 +116,12 @@ def problem_response(
 def _herald_error(_: Request[Any, Any, Any], exc: HeraldError) -> Response[dict[str, Any]]:
     headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s is not None else None
     return problem_response(
-        exc.status_code, exc.detail, code=exc.code, errors=exc.errors, headers=headers
+        exc.status_code,
+        exc.detail,
+        code=exc.code,
+        errors=exc.errors,
+        headers=headers,
+        extra=exc.extra,
     )
 
 

@@ -1,5 +1,7 @@
 """Engine and session factory built from Settings; the only place connections are configured."""
 
+import asyncpg
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -17,6 +19,21 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_pool_size,
         pool_pre_ping=False,
         connect_args={"server_settings": {"application_name": "herald"}},
+    )
+
+
+async def create_pg_pool(settings: Settings) -> asyncpg.Pool:
+    """A plain asyncpg pool for the hot paths (group-commit ingest, COPY, streamed exports)."""
+    url = make_url(settings.database_url)
+    return await asyncpg.create_pool(
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+        min_size=0,  # the API starts (and answers 503) while Postgres is down
+        max_size=settings.ingest_writers + 4,
+        server_settings={"application_name": "herald-ingest"},
     )
 
 

@@ -1,0 +1,1 @@
+"""Batches: one per ingest request, with downloads of its accepted and rejected items."""

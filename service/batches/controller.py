@@ -1,0 +1,86 @@
+"""HTTP routes for batches and their gzip NDJSON downloads."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+from litestar.response import Stream
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.auth import Principal, requires
+from service.batches.export import failure_line, gzip_ndjson, message_line
+from service.batches.repository import FAILURES_SQL, MESSAGES_SQL, BatchRepository, stream_rows
+from service.db.models import Batch
+from service.errors import NotFound
+from service.lib.pagination import self_link
+
+READ = [requires("messages:read")]
+
+
+def provide_batches(db_session: NamedDependency[AsyncSession]) -> BatchRepository:
+    return BatchRepository(db_session)
+
+
+async def _get(batches: BatchRepository, principal: Principal, batch_id: uuid.UUID) -> Batch:
+    batch = await batches.get(principal.org_id, batch_id)
+    if batch is None:
+        raise NotFound("Batch not found")
+    return batch
+
+
+def _download(state: State, sql: str, batch_id: uuid.UUID, to_line: Any) -> Stream:
+    return Stream(
+        gzip_ndjson(stream_rows(state.pg_pool, sql, batch_id), to_line),
+        media_type="application/gzip",
+        headers={"Content-Disposition": f'attachment; filename="{batch_id}.gz"'},
+    )
+
+
+class BatchController(Controller):
+    path = "/batches/{batch_id:uuid}"
+    tags = ["batches"]
+    dependencies = {"batches": Provide(provide_batches, sync_to_thread=False)}
+
+    @get(guards=READ, summary="A batch: what one ingest request accepted and rejected")
+    async def get_batch(
+        self,
+        batch_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        batches: NamedDependency[BatchRepository],
+    ) -> dict[str, Any]:
+        batch = await _get(batches, principal, batch_id)
+        view = {
+            "id": batch.id,
+            "queue_id": batch.queue_id,
+            "received_at": batch.received_at,
+            "accepted": batch.accepted,
+            "rejected": batch.rejected,
+        }
+        return {"batch": view, "_links": self_link(f"/v1/batches/{batch.id}")}
+
+    @get("/messages", guards=READ, summary="Accepted messages as gzip NDJSON")
+    async def download_messages(
+        self,
+        batch_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        batches: NamedDependency[BatchRepository],
+        state: State,
+    ) -> Stream:
+        await _get(batches, principal, batch_id)
+        return _download(state, MESSAGES_SQL, batch_id, message_line)
+
+    @get("/failures", guards=READ, summary="Rejected items as gzip NDJSON")
+    async def download_failures(
+        self,
+        batch_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        batches: NamedDependency[BatchRepository],
+        state: State,
+    ) -> Stream:
+        await _get(batches, principal, batch_id)
+        return _download(state, FAILURES_SQL, batch_id, failure_line)

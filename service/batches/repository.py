@@ -1,0 +1,39 @@
+"""SQL for batches: the record, and server-side cursors over its messages and failures."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db.models import Batch
+
+CURSOR_PREFETCH = 500
+MESSAGES_SQL = (
+    "SELECT m.id, m.index, m.content_type, p.body FROM messages m"
+    " LEFT JOIN message_payloads p ON p.message_id = m.id"
+    " WHERE m.batch_id = $1 ORDER BY m.index"
+)
+FAILURES_SQL = "SELECT index, reason, raw FROM batch_failures WHERE batch_id = $1 ORDER BY index"
+
+
+class BatchRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, org_id: uuid.UUID, batch_id: uuid.UUID) -> Batch | None:
+        result = await self.session.execute(
+            select(Batch).where(Batch.org_id == org_id, Batch.id == batch_id)
+        )
+        return result.scalar_one_or_none()
+
+
+async def stream_rows(pool: asyncpg.Pool, sql: str, batch_id: uuid.UUID) -> AsyncIterator[Any]:
+    """Rows of `sql` for one batch, fetched in slices: a large batch never sits in memory."""
+    async with pool.acquire() as connection, connection.transaction(readonly=True):
+        async for row in connection.cursor(sql, batch_id, prefetch=CURSOR_PREFETCH):
+            yield row

@@ -1,0 +1,1 @@
+"""Inlets: token URLs through which third parties post webhooks into a queue."""

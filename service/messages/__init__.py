@@ -1,0 +1,1 @@
+"""Ingesting messages (every body mode), batches and the messages read API."""

@@ -1,0 +1,116 @@
+"""HTTP routes: ingest into a queue, and read its messages back."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.auth import Principal, requires
+from service.lib.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    list_links,
+    page_request,
+    self_link,
+    split_page,
+)
+from service.messages.http import ingest_response, read_ingest_request
+from service.messages.ingest import IngestService
+from service.messages.repository import MessageRepository
+from service.messages.service import MessageService
+from service.messages.views import delivery_view, message_view
+
+
+def provide_ingest(state: State) -> IngestService:
+    service: IngestService = state.ingest
+    return service
+
+
+def provide_messages(db_session: NamedDependency[AsyncSession]) -> MessageService:
+    return MessageService(MessageRepository(db_session))
+
+
+class MessageController(Controller):
+    path = "/queues/{queue_id:uuid}/messages"
+    tags = ["messages"]
+    dependencies = {
+        "ingest": Provide(provide_ingest, sync_to_thread=False),
+        "messages": Provide(provide_messages, sync_to_thread=False),
+    }
+
+    @post(
+        status_code=202,
+        guards=[requires("messages:write")],
+        request_max_body_size=None,
+        summary="Ingest messages (raw, NDJSON, split=array, delimiter; gzip accepted)",
+    )
+    async def ingest(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        ingest: NamedDependency[IngestService],
+        state: State,
+    ) -> Response[dict[str, Any]]:
+        await state.rate_limiter.check(str(principal.key_id))
+        parsed = await read_ingest_request(
+            request, ingest.settings, org_id=principal.org_id, queue_id=queue_id
+        )
+        return ingest_response(await ingest.ingest(parsed))
+
+    @get(guards=[requires("messages:read")], summary="List a queue's messages, newest first")
+    async def list_messages(
+        self,
+        queue_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        messages: NamedDependency[MessageService],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> dict[str, Any]:
+        rows = await messages.page(principal.org_id, queue_id, page_request(limit, cursor))
+        rows, next_id = split_page(rows, limit)
+        return {
+            "messages": [message_view(m) for m in rows],
+            "_links": list_links(f"/v1/queues/{queue_id}/messages", limit, next_id),
+        }
+
+    @get(
+        "/{message_id:uuid}",
+        guards=[requires("messages:read")],
+        summary="A message and its deliveries",
+    )
+    async def get_message(
+        self,
+        queue_id: FromPath[uuid.UUID],
+        message_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        messages: NamedDependency[MessageService],
+    ) -> dict[str, Any]:
+        message, deliveries = await messages.get(principal.org_id, queue_id, message_id)
+        return {
+            "message": message_view(message),
+            "deliveries": [delivery_view(d) for d in deliveries],
+            "_links": self_link(f"/v1/queues/{queue_id}/messages/{message_id}"),
+        }
+
+    @get(
+        "/{message_id:uuid}/payload",
+        guards=[requires("messages:read")],
+        summary="The raw message bytes",
+    )
+    async def get_payload(
+        self,
+        queue_id: FromPath[uuid.UUID],
+        message_id: FromPath[uuid.UUID],
+        principal: NamedDependency[Principal],
+        messages: NamedDependency[MessageService],
+    ) -> Response[bytes]:
+        message, body = await messages.payload(principal.org_id, queue_id, message_id)
+        return Response(content=body, media_type=message.content_type)

@@ -1,0 +1,61 @@
+"""The HTTP side of ingest, shared by the messages and inlet routes: request -> IngestRequest."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request, Response
+
+from service.config import Settings
+from service.errors import BadRequest, PayloadTooLarge
+from service.messages.body import check_encoding, drain, read_body
+from service.messages.ingest import IngestRequest, IngestResponse
+
+MAX_IDEMPOTENCY_KEY = 255
+DRAIN_FACTOR = 4
+SYNC_VALUES = ("1", "true", "yes")
+
+
+async def read_ingest_request(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    *,
+    org_id: uuid.UUID,
+    queue_id: uuid.UUID,
+    original_headers: dict[str, str] | None = None,
+) -> IngestRequest:
+    """Reads and decodes the body within the limits; raises 400, 413 or 415."""
+    headers = request.headers
+    gzipped = check_encoding(headers.get("content-encoding"))
+    limit = settings.max_request_bytes
+    drain_limit = DRAIN_FACTOR * limit
+    declared = headers.get("content-length")
+    stream = request.stream()
+    if declared and declared.isdigit() and int(declared) > limit:
+        await drain(stream, drain_limit)
+        raise PayloadTooLarge(f"the request body is over the limit of {limit} bytes")
+    body = await read_body(stream, gzipped=gzipped, limit=limit, drain_limit=drain_limit)
+    key = headers.get("idempotency-key")
+    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise BadRequest(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
+            errors=[{"field": "Idempotency-Key", "message": "empty or too long"}],
+        )
+    query = request.query_params
+    return IngestRequest(
+        org_id=org_id,
+        queue_id=queue_id,
+        body=body,
+        content_type=headers.get("content-type"),
+        split=query.get("split"),
+        delimiter=query.get("delimiter"),
+        sync=headers.get("sync", "").lower() in SYNC_VALUES
+        or query.get("wait", "").lower() in SYNC_VALUES,
+        idempotency_key=key,
+        original_headers=original_headers,
+    )
+
+
+def ingest_response(result: IngestResponse) -> Response[dict[str, Any]]:
+    return Response(content=result.body, status_code=result.status_code)

@@ -1,0 +1,165 @@
+"""Ingest rules: body mode -> items -> one batch job for the group-commit writer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from service.config import Settings
+from service.db.base import utcnow
+from service.errors import BadRequest, InvalidInput, PayloadTooLarge
+from service.lib.ids import new_id
+from service.messages.records import IngestJob, NewMessage
+from service.messages.splitting import (
+    Failure,
+    Item,
+    NotAnArray,
+    Split,
+    TooManyItems,
+    split_array,
+    split_delimited,
+    split_ndjson,
+)
+from service.messages.writer import GroupCommitWriter
+
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+JSON_TYPE = "application/json"
+DEFAULT_TYPE = "application/octet-stream"
+MAX_DELIMITER_BYTES = 64
+
+
+@dataclass(frozen=True)
+class IngestRequest:
+    org_id: uuid.UUID
+    queue_id: uuid.UUID
+    body: bytes
+    content_type: str | None
+    split: str | None
+    delimiter: str | None
+    sync: bool
+    idempotency_key: str | None = None
+    original_headers: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class IngestResponse:
+    status_code: int
+    body: dict[str, Any]
+    listener_ids: tuple[uuid.UUID, ...] = ()
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def split_body(request: IngestRequest, settings: Settings) -> tuple[Split, str]:
+    """The request's items and the content type each message is stored with."""
+    limits = {
+        "max_item_bytes": settings.max_message_bytes,
+        "max_items": settings.max_messages_per_request,
+    }
+    media_type = _media_type(request.content_type)
+    try:
+        if request.split is not None and request.split != "array":
+            raise BadRequest(
+                "split must be 'array'", errors=[{"field": "split", "message": "must be 'array'"}]
+            )
+        if request.split == "array":
+            return split_array(request.body, **limits), JSON_TYPE
+        if request.delimiter is not None:
+            delimiter = request.delimiter.encode()
+            if not delimiter or len(delimiter) > MAX_DELIMITER_BYTES:
+                raise BadRequest(
+                    f"delimiter must be 1 to {MAX_DELIMITER_BYTES} bytes",
+                    errors=[{"field": "delimiter", "message": "empty or too long"}],
+                )
+            return split_delimited(
+                request.body, delimiter, **limits
+            ), request.content_type or DEFAULT_TYPE
+        if media_type in NDJSON_TYPES:
+            return split_ndjson(request.body, **limits), JSON_TYPE
+    except TooManyItems as exc:
+        raise PayloadTooLarge(str(exc)) from exc
+    except NotAnArray as exc:
+        raise InvalidInput(
+            str(exc), errors=[{"field": "body", "message": "not a JSON array"}]
+        ) from exc
+    return _single(request, settings), request.content_type or DEFAULT_TYPE
+
+
+def _single(request: IngestRequest, settings: Settings) -> Split:
+    if len(request.body) > settings.max_message_bytes:
+        raise PayloadTooLarge(
+            f"the message is {len(request.body)} bytes,"
+            f" over the limit of {settings.max_message_bytes}"
+        )
+    if not request.body:
+        return Split(failures=[Failure(0, "the message is empty", b"")])
+    return Split(items=[Item(0, request.body)])
+
+
+class IngestService:
+    def __init__(self, writer: GroupCommitWriter, settings: Settings) -> None:
+        self.writer = writer
+        self.settings = settings
+
+    async def ingest(self, request: IngestRequest) -> IngestResponse:
+        """Stores the accepted items (committed before it returns) and builds the response.
+
+        Raises InvalidInput when nothing was accepted, NotFound for an unknown queue,
+        PayloadTooLarge, BadRequest, or Unavailable when Postgres cannot be reached.
+        """
+        split, content_type = split_body(request, self.settings)
+        if not split.items:
+            raise _nothing_accepted(split)
+        job = IngestJob(
+            org_id=request.org_id,
+            queue_id=request.queue_id,
+            batch_id=new_id(),
+            received_at=utcnow(),
+            messages=[
+                NewMessage(new_id(), item.index, content_type, item.body) for item in split.items
+            ],
+            failures=split.failures,
+            original_headers=request.original_headers,
+            idempotency_key=request.idempotency_key,
+        )
+        response = _response(job, sync=request.sync)
+        job.response = {"status_code": response.status_code, "body": response.body}
+        outcome = await self.writer.write(job)
+        if outcome.replayed is not None:
+            return IngestResponse(outcome.replayed["status_code"], outcome.replayed["body"])
+        return IngestResponse(response.status_code, response.body, outcome.listener_ids)
+
+
+def _response(job: IngestJob, *, sync: bool) -> IngestResponse:
+    body: dict[str, Any] = {
+        "batch_id": str(job.batch_id),
+        "accepted": len(job.messages),
+        "rejected": len(job.failures),
+        "received_at": job.received_at.isoformat().replace("+00:00", "Z"),
+        "_links": {"self": {"href": f"/v1/batches/{job.batch_id}"}},
+    }
+    if not sync:
+        return IngestResponse(202, body)
+    body["messages"] = [{"id": str(m.id), "index": m.index} for m in job.messages]
+    body["failures"] = [{"index": f.index, "reason": f.reason} for f in job.failures]
+    return IngestResponse(200, body)
+
+
+def _nothing_accepted(split: Split) -> InvalidInput:
+    if not split.failures:
+        return InvalidInput(
+            "The body holds no message",
+            errors=[{"field": "body", "message": "no items"}],
+            extra={"accepted": 0, "rejected": 0, "failures": []},
+        )
+    return InvalidInput(
+        f"No item was accepted ({len(split.failures)} rejected)",
+        extra={
+            "accepted": 0,
+            "rejected": len(split.failures),
+            "failures": [{"index": f.index, "reason": f.reason} for f in split.failures],
+        },
+    )

@@ -1,0 +1,52 @@
+"""Read-side SQL for messages, their payloads and their deliveries."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db.models import Delivery, Message, MessagePayload, Queue
+
+
+class MessageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def queue_exists(self, org_id: uuid.UUID, queue_id: uuid.UUID) -> bool:
+        found = await self.session.scalar(
+            select(Queue.id).where(Queue.org_id == org_id, Queue.id == queue_id)
+        )
+        return found is not None
+
+    async def page(
+        self, org_id: uuid.UUID, queue_id: uuid.UUID, before: uuid.UUID | None, limit: int
+    ) -> list[Message]:
+        query = select(Message).where(Message.org_id == org_id, Message.queue_id == queue_id)
+        if before is not None:
+            query = query.where(Message.id < before)
+        result = await self.session.execute(query.order_by(Message.id.desc()).limit(limit + 1))
+        return list(result.scalars())
+
+    async def get(
+        self, org_id: uuid.UUID, queue_id: uuid.UUID, message_id: uuid.UUID
+    ) -> Message | None:
+        result = await self.session.execute(
+            select(Message).where(
+                Message.org_id == org_id, Message.queue_id == queue_id, Message.id == message_id
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def deliveries(self, message_id: uuid.UUID) -> list[Delivery]:
+        result = await self.session.execute(
+            select(Delivery).where(Delivery.message_id == message_id).order_by(Delivery.id)
+        )
+        return list(result.scalars())
+
+    async def payload(self, message_id: uuid.UUID) -> bytes | None:
+        body: bytes | None = await self.session.scalar(
+            select(MessagePayload.body).where(MessagePayload.message_id == message_id)
+        )
+        return body

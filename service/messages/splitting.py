@@ -1,0 +1,116 @@
+"""Splitting a decoded request body into message items (pure functions).
+
+Every splitter returns `Split`: the accepted items with their 0-based request index and the
+rejected ones with a reason. Empty items (blank NDJSON lines, empty delimiter segments) are
+skipped and do not count towards the index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+UTF8_BOM = b"\xef\xbb\xbf"
+RAW_FAILURE_BYTES = 1024
+
+
+class TooManyItems(ValueError):
+    """The body holds more items than one request may carry."""
+
+
+class NotAnArray(ValueError):
+    """`split=array` was asked for, but the body is not a JSON array."""
+
+
+@dataclass(frozen=True)
+class Item:
+    index: int
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Failure:
+    index: int
+    reason: str
+    raw: bytes
+
+
+@dataclass
+class Split:
+    items: list[Item] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.items) + len(self.failures)
+
+
+def _oversized(body: bytes, max_item_bytes: int) -> str | None:
+    if len(body) > max_item_bytes:
+        return f"item is {len(body)} bytes, over the limit of {max_item_bytes}"
+    return None
+
+
+def _collect(segments: list[bytes], max_item_bytes: int, max_items: int, check_json: bool) -> Split:
+    split = Split()
+    decoder = msgspec.json.Decoder()
+    index = 0
+    for segment in segments:
+        if not segment.strip():
+            continue
+        if index >= max_items:
+            raise TooManyItems(f"more than {max_items} items in one request")
+        reason = _oversized(segment, max_item_bytes)
+        if reason is None and check_json:
+            reason = _json_error(decoder, segment)
+        if reason is None:
+            split.items.append(Item(index, segment))
+        else:
+            split.failures.append(Failure(index, reason, segment[:RAW_FAILURE_BYTES]))
+        index += 1
+    return split
+
+
+def _json_error(decoder: msgspec.json.Decoder[Any], line: bytes) -> str | None:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not valid UTF-8 at byte {exc.start}"
+    try:
+        decoder.decode(line)
+    except msgspec.DecodeError as exc:
+        return f"not valid JSON: {exc}"
+    return None
+
+
+def split_ndjson(body: bytes, *, max_item_bytes: int, max_items: int) -> Split:
+    """One item per non-empty line; each line must be a JSON document (CRLF and a BOM allowed)."""
+    body = body.removeprefix(UTF8_BOM)
+    lines = [line.removesuffix(b"\r") for line in body.split(b"\n")]
+    return _collect(lines, max_item_bytes, max_items, check_json=True)
+
+
+def split_delimited(body: bytes, delimiter: bytes, *, max_item_bytes: int, max_items: int) -> Split:
+    """One item per non-empty segment between delimiters."""
+    return _collect(body.split(delimiter), max_item_bytes, max_items, check_json=False)
+
+
+def split_array(body: bytes, *, max_item_bytes: int, max_items: int) -> Split:
+    """One item per element of a JSON array, each kept as its exact bytes."""
+    try:
+        elements = msgspec.json.decode(body.removeprefix(UTF8_BOM), type=list[msgspec.Raw])
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise NotAnArray(f"split=array needs a JSON array body: {exc}") from exc
+    if len(elements) > max_items:
+        raise TooManyItems(f"more than {max_items} items in one request")
+    split = Split()
+    for index, element in enumerate(elements):
+        raw = bytes(element)
+        reason = _oversized(raw, max_item_bytes)
+        if reason is None:
+            split.items.append(Item(index, raw))
+        else:
+            split.failures.append(Failure(index, reason, raw[:RAW_FAILURE_BYTES]))
+    return split
