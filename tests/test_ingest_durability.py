@@ -131,8 +131,8 @@ async def test_every_acknowledged_message_survives_a_sigkill_of_the_api(
     listener = await org.create_listener(queue["id"])
     port = free_port()
     env = {**os.environ, "HERALD_PORT": str(port), "HERALD_ALLOW_PRIVATE_TARGETS": "true"}
-    api = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "api"],
+    api = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "service.cli", "api"],
         env=env,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
