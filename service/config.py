@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     default_max_in_flight: int = 16
     retry_schedule_s: tuple[float, ...] = Field(default=DEFAULT_RETRY_SCHEDULE_S)
 
+    arq_queue_name: str = "arq:queue"
+    lease_s: float = 60.0
+    circuit_failure_threshold: int = 5
+    circuit_cooldown_s: float = 30.0
+    worker_max_jobs: int = 200
+    worker_grace_s: float = 10.0
     db_pool_size: int = 10
     # Concurrent group-commit transactions per API process.
     ingest_writers: int = 4

@@ -64,12 +64,12 @@ def retry_delay(
     rng: random.Random | None = None,
 ) -> float:
     """Seconds before the attempt after `attempt` (1-based): the schedule's step with +-20%
-    jitter, raised to Retry-After when that is longer, capped at the schedule's longest step."""
+    jitter, or Retry-After when that is longer (capped at the schedule's longest step)."""
     step = schedule[min(attempt, len(schedule)) - 1]
     delay = step * (1 + (rng or random).uniform(-JITTER, JITTER))
     if retry_after_s is not None:
-        delay = max(delay, retry_after_s)
-    return min(delay, max(schedule))
+        delay = max(delay, min(retry_after_s, max(schedule)))
+    return delay
 
 
 def decide(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,9 +32,6 @@ class IngestJob:
     idempotency_key: str | None = None
     # The response to replay to a repeat of an idempotent request.
     response: dict[str, Any] | None = None
-    done: asyncio.Future[WriteOutcome] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
 
 
 @dataclass(frozen=True)

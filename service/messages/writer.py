@@ -1,9 +1,5 @@
-"""Group commit: concurrent ingest requests share one transaction and one COPY per table.
-
-A few writer tasks each take every job queued at that moment (up to a row budget) and
-write them together, so under load many requests share a commit, and when idle a single
-request is written at once. Each job's future resolves only after the commit.
-"""
+"""The ingest write path: a group of requests' batches, messages, payloads, fan-out
+delivery rows and failures, written with COPY in one transaction (group commit)."""
 
 from __future__ import annotations
 
@@ -18,6 +14,7 @@ from typing import Any
 import asyncpg
 
 from service.errors import NotFound, Unavailable
+from service.lib.group_commit import GroupCommitter
 from service.lib.ids import new_id
 from service.messages.records import IngestJob, WriteOutcome
 
@@ -37,6 +34,8 @@ UNAVAILABLE_ERRORS = (
 
 
 class GroupCommitWriter:
+    """Writes ingest jobs; concurrent jobs share a transaction and one COPY per table."""
+
     def __init__(
         self,
         pool: asyncpg.Pool,
@@ -46,62 +45,34 @@ class GroupCommitWriter:
         idempotency_ttl_s: float = 24 * 3600,
     ) -> None:
         self.pool = pool
-        self.max_rows = max_rows
         self.idempotency_ttl = timedelta(seconds=idempotency_ttl_s)
-        self._queue: asyncio.Queue[IngestJob] = asyncio.Queue()
-        self._tasks = [
-            asyncio.create_task(self._run(), name=f"ingest-writer-{i}") for i in range(writers)
-        ]
+        self._committer: GroupCommitter[IngestJob, WriteOutcome] = GroupCommitter(
+            self._write_group,
+            writers=writers,
+            budget=max_rows,
+            size=lambda job: max(1, len(job.messages)),
+            name="ingest-writer",
+        )
 
     async def write(self, job: IngestJob) -> WriteOutcome:
         """Returns once the job is committed; raises NotFound or Unavailable."""
-        self._queue.put_nowait(job)
-        return await job.done
+        return await self._committer.submit(job)
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._committer.close()
 
-    async def _run(self) -> None:
-        while True:
-            group = [await self._queue.get()]
-            rows = len(group[0].messages)
-            while rows < self.max_rows and not self._queue.empty():
-                job = self._queue.get_nowait()
-                group.append(job)
-                rows += len(job.messages)
-            await self._write_group(group)
-
-    async def _write_group(self, group: list[IngestJob]) -> None:
+    async def _write_group(self, group: list[IngestJob]) -> list[WriteOutcome | Exception]:
         try:
             async with self.pool.acquire() as connection, connection.transaction():
-                outcomes = await _store(connection, group, self.idempotency_ttl)
+                return await _store(connection, group, self.idempotency_ttl)
         except UNAVAILABLE_ERRORS as exc:
             logger.warning("ingest write failed, database unavailable: %r", exc)
-            _fail(
-                group,
-                Unavailable(
-                    "The database is unavailable; nothing was stored. Retry later.", retry_after_s=2
-                ),
-            )
-            return
-        except Exception as exc:
+            raise Unavailable(
+                "The database is unavailable; nothing was stored. Retry later.", retry_after_s=2
+            ) from exc
+        except Exception:
             logger.exception("ingest write failed")
-            _fail(group, exc)
-            return
-        for job, outcome in zip(group, outcomes, strict=True):
-            if not job.done.done():
-                if isinstance(outcome, Exception):
-                    job.done.set_exception(outcome)
-                else:
-                    job.done.set_result(outcome)
-
-
-def _fail(group: Sequence[IngestJob], exc: Exception) -> None:
-    for job in group:
-        if not job.done.done():
-            job.done.set_exception(exc)
+            raise
 
 
 async def _store(

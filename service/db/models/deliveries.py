@@ -24,8 +24,15 @@ class Delivery(IdMixin, CreatedAtMixin, Base):
             "next_attempt_at",
             postgresql_where=text("status = 'pending'"),
         ),
-        # Ordered listeners and per-listener listings walk deliveries in ingest order.
+        # Per-listener listings walk deliveries in ingest order.
         Index("ix_deliveries_listener_id_id", "listener_id", "id"),
+        # Ordered listeners: the oldest unfinished delivery, without walking finished ones.
+        Index(
+            "ix_deliveries_open",
+            "listener_id",
+            "id",
+            postgresql_where=text("status IN ('pending', 'in_flight')"),
+        ),
         # The sweeper: leases that ran out.
         Index(
             "ix_deliveries_lease",

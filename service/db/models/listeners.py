@@ -50,6 +50,9 @@ class Listener(IdMixin, CreatedAtMixin, Base):
     health_state: Mapped[str] = mapped_column(Text, default="unknown")
     health_checked_at: Mapped[datetime | None]
     health_consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Circuit breaker for listeners without a liveness_url, driven by delivery failures.
+    delivery_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    circuit_open_until: Mapped[datetime | None]
 
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Deleted listeners are kept (hidden) so their deliveries can show `cancelled`.

@@ -1,0 +1,1 @@
+"""Deliveries: the API over them (list, attempts, retry, replay) and waking the workers."""

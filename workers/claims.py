@@ -1,0 +1,116 @@
+"""Claiming due deliveries with a lease, and giving back the ones not sent (asyncpg).
+
+Claim, send, record are three steps: the claim commits before any network I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+CLAIMED_COLUMNS = """
+    SELECT c.id, c.message_id, c.attempts, m.queue_id, m.content_type, m.original_headers, p.body
+      FROM claimed c
+      JOIN messages m ON m.id = c.message_id
+      LEFT JOIN message_payloads p ON p.message_id = c.message_id
+"""
+
+CLAIM_DUE = (
+    """
+    WITH due AS (
+        SELECT id FROM deliveries
+         WHERE listener_id = $1 AND status = 'pending' AND next_attempt_at <= now()
+         ORDER BY next_attempt_at
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+        UPDATE deliveries d
+           SET status = 'in_flight', attempts = d.attempts + 1,
+               lease_expires_at = now() + make_interval(secs => $3)
+          FROM due WHERE d.id = due.id
+        RETURNING d.id, d.message_id, d.attempts
+    )
+    """
+    + CLAIMED_COLUMNS
+)
+
+# Ordered listeners: only the oldest unfinished delivery may go, and only when it is due.
+# The listener row lock serialises concurrent claimers of the same listener.
+CLAIM_OLDEST = (
+    """
+    WITH owner AS (
+        SELECT id FROM listeners WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED
+    ), oldest AS (
+        SELECT d.id, d.status, d.next_attempt_at FROM deliveries d, owner
+         WHERE d.listener_id = owner.id AND d.status IN ('pending', 'in_flight')
+         ORDER BY d.id
+         LIMIT 1
+    ), claimed AS (
+        UPDATE deliveries d
+           SET status = 'in_flight', attempts = d.attempts + 1,
+               lease_expires_at = now() + make_interval(secs => $2)
+          FROM oldest
+         WHERE d.id = oldest.id AND oldest.status = 'pending' AND oldest.next_attempt_at <= now()
+        RETURNING d.id, d.message_id, d.attempts
+    )
+    """
+    + CLAIMED_COLUMNS
+)
+
+RELEASE = """
+    UPDATE deliveries
+       SET status = 'pending', attempts = attempts - 1, lease_expires_at = NULL,
+           next_attempt_at = now()
+     WHERE id = ANY($1::uuid[]) AND status = 'in_flight'
+"""
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    id: uuid.UUID
+    message_id: uuid.UUID
+    queue_id: uuid.UUID
+    attempt: int
+    content_type: str
+    body: bytes | None
+    original_headers: dict[str, str] | None
+
+
+def _claimed(rows: list[asyncpg.Record]) -> list[ClaimedDelivery]:
+    return [
+        ClaimedDelivery(
+            id=row["id"],
+            message_id=row["message_id"],
+            queue_id=row["queue_id"],
+            attempt=row["attempts"],
+            content_type=row["content_type"],
+            body=row["body"],
+            original_headers=json.loads(row["original_headers"])
+            if row["original_headers"]
+            else None,
+        )
+        for row in rows
+    ]
+
+
+async def claim_due(
+    pool: asyncpg.Pool, listener_id: uuid.UUID, limit: int, lease_s: float
+) -> list[ClaimedDelivery]:
+    """Up to `limit` due deliveries, oldest due first, leased for `lease_s` seconds."""
+    return _claimed(await pool.fetch(CLAIM_DUE, listener_id, limit, lease_s))
+
+
+async def claim_oldest(
+    pool: asyncpg.Pool, listener_id: uuid.UUID, lease_s: float
+) -> list[ClaimedDelivery]:
+    """The oldest unfinished delivery when it is due and no other is in flight, else nothing."""
+    return _claimed(await pool.fetch(CLAIM_OLDEST, listener_id, lease_s))
+
+
+async def release(pool: asyncpg.Pool, delivery_ids: list[uuid.UUID]) -> None:
+    """Gives unsent deliveries back at once, without spending their attempt."""
+    if delivery_ids:
+        await pool.execute(RELEASE, delivery_ids)
