@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
+from arq.connections import RedisSettings
+from arq.connections import create_pool as create_arq_pool
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -18,6 +20,8 @@ from service.auth import ApiKeyAuthentication
 from service.batches.controller import BatchController
 from service.config import Settings
 from service.db.engine import create_engine, create_pg_pool, create_sessionmaker
+from service.deliveries.controller import DeliveryController
+from service.deliveries.wakeup import Waker
 from service.dependencies import provide_db_session, provide_principal, provide_settings
 from service.errors import EXCEPTION_HANDLERS
 from service.health.controller import HealthController
@@ -37,6 +41,7 @@ API_CONTROLLERS = [
     QueueController,
     ListenerController,
     MessageController,
+    DeliveryController,
     BatchController,
     InletController,
     InletIngestController,
@@ -59,11 +64,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.redis = redis
         app.state.pg_pool = pg_pool
-        app.state.ingest = IngestService(writer, settings)
+        arq_redis = await create_arq_pool(RedisSettings.from_dsn(settings.redis_url))
+        waker = Waker(arq_redis, settings.arq_queue_name)
+        app.state.waker = waker
+        app.state.ingest = IngestService(writer, settings, waker.wake)
         app.state.rate_limiter = RequestRateLimiter(settings.redis_url, settings.rate_limit_per_s)
         try:
             yield
         finally:
+            await waker.close()
+            await arq_redis.aclose()
             await writer.close()
             await pg_pool.close()
             await redis.aclose()

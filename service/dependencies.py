@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import uuid
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from litestar import Request
@@ -12,11 +13,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth import Principal
 from service.config import Settings
 
+AFTER_COMMIT = "after_commit"
+
 
 async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]:
-    """One transaction per request: committed after the handler returns, before the response."""
-    async with state.sessionmaker() as session, session.begin():
-        yield session
+    """One transaction per request: committed after the handler returns, before the response.
+
+    Callbacks registered with `after_commit` run once the commit succeeded.
+    """
+    async with state.sessionmaker() as session:
+        async with session.begin():
+            yield session
+        for callback in session.info.pop(AFTER_COMMIT, []):
+            callback()
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+def waker_for(session: AsyncSession, state: State) -> Callable[[list[uuid.UUID]], None]:
+    """A function that wakes the given listeners' drains once this request has committed."""
+
+    def wake(listener_ids: list[uuid.UUID]) -> None:
+        after_commit(session, lambda: state.waker.wake(listener_ids))
+
+    return wake
 
 
 def provide_principal(request: Request[Principal, Any, Any]) -> Principal:

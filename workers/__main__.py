@@ -1,15 +1,32 @@
-"""`python -m workers`: run one arq worker process with settings from the environment."""
+"""`python -m workers`: one arq worker process, settings from the environment.
+
+On SIGTERM the drains stop claiming at once and get `worker_grace_s` to finish what is in
+flight; whatever is still running then is cancelled and given back to pending.
+"""
 
 import logging
+import signal
 
-from arq.worker import run_worker
+from arq.worker import Worker
 
+from service.config import Settings
 from workers.settings import build_worker_settings
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    run_worker(build_worker_settings())
+    settings = Settings()
+    worker = Worker(**build_worker_settings(settings))
+
+    def stop(signum: signal.Signals) -> None:
+        herald = worker.ctx.get("herald")
+        if herald is not None:
+            herald.stopping.set()
+        worker.handle_sig_wait_for_completion(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        worker.loop.add_signal_handler(sig, stop, sig)
+    worker.run()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import asyncpg
 
 CLAIMED_COLUMNS = """
-    SELECT c.id, c.message_id, c.attempts, m.queue_id, m.content_type, m.original_headers, p.body
+    SELECT c.id, c.message_id, c.attempts, c.retry_base, m.queue_id, m.content_type,
+           m.original_headers, p.body
       FROM claimed c
       JOIN messages m ON m.id = c.message_id
       LEFT JOIN message_payloads p ON p.message_id = c.message_id
@@ -31,7 +32,7 @@ CLAIM_DUE = (
            SET status = 'in_flight', attempts = d.attempts + 1,
                lease_expires_at = now() + make_interval(secs => $3)
           FROM due WHERE d.id = due.id
-        RETURNING d.id, d.message_id, d.attempts
+        RETURNING d.id, d.message_id, d.attempts, d.retry_base
     )
     """
     + CLAIMED_COLUMNS
@@ -46,7 +47,7 @@ CLAIM_OLDEST = (
     ), oldest AS (
         SELECT d.id, d.status, d.next_attempt_at FROM deliveries d, owner
          WHERE d.listener_id = owner.id AND d.status IN ('pending', 'in_flight')
-         ORDER BY d.id
+         ORDER BY d.message_id
          LIMIT 1
     ), claimed AS (
         UPDATE deliveries d
@@ -54,7 +55,7 @@ CLAIM_OLDEST = (
                lease_expires_at = now() + make_interval(secs => $2)
           FROM oldest
          WHERE d.id = oldest.id AND oldest.status = 'pending' AND oldest.next_attempt_at <= now()
-        RETURNING d.id, d.message_id, d.attempts
+        RETURNING d.id, d.message_id, d.attempts, d.retry_base
     )
     """
     + CLAIMED_COLUMNS
@@ -74,6 +75,7 @@ class ClaimedDelivery:
     message_id: uuid.UUID
     queue_id: uuid.UUID
     attempt: int
+    retry_base: int
     content_type: str
     body: bytes | None
     original_headers: dict[str, str] | None
@@ -86,6 +88,7 @@ def _claimed(rows: list[asyncpg.Record]) -> list[ClaimedDelivery]:
             message_id=row["message_id"],
             queue_id=row["queue_id"],
             attempt=row["attempts"],
+            retry_base=row["retry_base"],
             content_type=row["content_type"],
             body=row["body"],
             original_headers=json.loads(row["original_headers"])

@@ -28,9 +28,12 @@ class Outcome:
     error: str | None = None
     retry_after: str | None = None
     permanent: bool = False
+    accepted: bool = False  # a sink without status codes (Kafka) that took the message
 
     @property
     def succeeded(self) -> bool:
+        if self.accepted:
+            return True
         return self.status_code is not None and 200 <= self.status_code < 300
 
 

@@ -1,4 +1,4 @@
-"""arq WorkerSettings: clients built in on_startup and kept in ctx; cron jobs."""
+"""arq WorkerSettings: the drain job and the cron jobs, with clients built in on_startup."""
 
 from __future__ import annotations
 
@@ -6,37 +6,50 @@ from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
+from arq.worker import func
 
 from service.config import Settings
-from service.db.engine import create_engine, create_sessionmaker
+from workers.context import WorkerContext
+from workers.drain import drain_listener
+from workers.liveness import probe_liveness
 from workers.sweeper import sweep
 
-
-async def on_startup(ctx: dict[str, Any]) -> None:
-    settings: Settings = ctx["settings"]
-    ctx["engine"] = create_engine(settings)
-    ctx["sessionmaker"] = create_sessionmaker(ctx["engine"])
+EVERY_SECOND = set(range(60))
+DRAIN_TIMEOUT_S = 24 * 3600
 
 
-async def on_shutdown(ctx: dict[str, Any]) -> None:
-    await ctx["engine"].dispose()
-
-
-def build_worker_settings(settings: Settings | None = None) -> type:
+def build_worker_settings(settings: Settings | None = None) -> dict[str, Any]:
+    """Keyword arguments for arq's Worker, for this process's Settings."""
     settings = settings or Settings()
-    redis = RedisSettings.from_dsn(settings.redis_url)
 
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx["settings"] = settings
-        await on_startup(ctx)
+        ctx["herald"] = await WorkerContext.start(settings, ctx["redis"])
 
-    class WorkerSettings:
-        redis_settings = redis
-        functions = [sweep]
-        cron_jobs = [cron(sweep, second=set(range(0, 60, 5)), run_at_startup=True)]
-        on_startup = startup
-        on_shutdown = on_shutdown
-        max_jobs = 100
-        handle_signals = True
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        if "herald" in ctx:
+            await ctx["herald"].close()
 
-    return WorkerSettings
+    return {
+        "functions": [
+            # keep_result=0: a finished drain leaves nothing behind that would block the next.
+            func(
+                drain_listener,
+                name="drain_listener",
+                keep_result=0,
+                timeout=DRAIN_TIMEOUT_S,
+                max_tries=3,
+            ),
+        ],
+        "cron_jobs": [
+            cron(sweep, second=EVERY_SECOND, run_at_startup=True, keep_result=0, unique=True),
+            cron(probe_liveness, second=EVERY_SECOND, keep_result=0, unique=True),
+        ],
+        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "queue_name": settings.arq_queue_name,
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "max_jobs": settings.worker_max_jobs,
+        "poll_delay": 0.005,
+        "job_completion_wait": int(settings.worker_grace_s),
+        "handle_signals": True,
+    }

@@ -1,33 +1,59 @@
-"""The sweeper: returns deliveries whose lease ran out (a worker died) to pending."""
+"""The sweeper (arq cron, every second): recovers whatever Redis lost or a dead worker left.
+
+- leases that ran out go back to pending (the worker holding them died);
+- listeners with due work get their drain enqueued (deduplicated by job id), which
+  also restarts drains after a Redis FLUSHALL or restart, retries that came due, circuits
+  that cooled down;
+- listeners failing for longer than the limit are disabled.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from workers.context import WorkerContext
 
-RELEASE_EXPIRED_LEASES = text(
-    """
+RELEASE_EXPIRED_LEASES = """
     UPDATE deliveries
        SET status = 'pending', lease_expires_at = NULL, next_attempt_at = now()
      WHERE id IN (
         SELECT id FROM deliveries
          WHERE status = 'in_flight' AND lease_expires_at < now()
          ORDER BY lease_expires_at
-         LIMIT :batch
+         LIMIT $1
          FOR UPDATE SKIP LOCKED)
-    """
-)
+"""
+LISTENERS_WITH_DUE_WORK = """
+    SELECT l.id FROM listeners l
+     WHERE l.status = 'active' AND l.deleted_at IS NULL AND l.health_state <> 'unreachable'
+       AND (l.circuit_open_until IS NULL OR l.circuit_open_until <= now())
+       AND EXISTS (SELECT 1 FROM deliveries d
+                    WHERE d.listener_id = l.id AND d.status = 'pending'
+                      AND d.next_attempt_at <= now())
+"""
+DISABLE_LONG_FAILING = """
+    UPDATE listeners
+       SET status = 'disabled', updated_at = now(),
+           disabled_reason = 'every delivery failed for ' || $1::text || ' seconds'
+     WHERE status = 'active' AND deleted_at IS NULL
+       AND failing_since < now() - make_interval(secs => $1::float8)
+"""
 BATCH = 1000
 
 
-async def sweep(ctx: dict[str, Any]) -> int:
-    """Releases expired leases in bounded batches; returns how many deliveries it released."""
+async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
+    """Returns what it did, for the job log."""
+    herald: WorkerContext = ctx["herald"]
     released = 0
     while True:
-        async with ctx["sessionmaker"]() as session, session.begin():
-            result = await session.execute(RELEASE_EXPIRED_LEASES, {"batch": BATCH})
-        count = int(getattr(result, "rowcount", 0) or 0)
+        status = await herald.pool.execute(RELEASE_EXPIRED_LEASES, BATCH)
+        count = int(status.split()[-1])
         released += count
         if count < BATCH:
-            return released
+            break
+    disabled = await herald.pool.execute(
+        DISABLE_LONG_FAILING, herald.settings.disable_after_failing_s
+    )
+    rows = await herald.pool.fetch(LISTENERS_WITH_DUE_WORK)
+    await herald.waker.wake_now(row["id"] for row in rows)
+    return {"released": released, "woken": len(rows), "disabled": int(disabled.split()[-1])}

@@ -1,4 +1,4 @@
-"""circuit breaker columns, index of open deliveries
+"""circuit breaker columns, delivery retry base, index of open deliveries
 
 Revision ID: 0002
 Revises: 0001
@@ -23,10 +23,13 @@ def upgrade() -> None:
     op.add_column(
         "listeners", sa.Column("circuit_open_until", sa.DateTime(timezone=True), nullable=True)
     )
+    op.add_column(
+        "deliveries", sa.Column("retry_base", sa.Integer(), server_default="0", nullable=False)
+    )
     op.create_index(
         "ix_deliveries_open",
         "deliveries",
-        ["listener_id", "id"],
+        ["listener_id", "message_id"],
         unique=False,
         postgresql_where=sa.text("status IN ('pending', 'in_flight')"),
     )
@@ -34,5 +37,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_deliveries_open", table_name="deliveries")
+    op.drop_column("deliveries", "retry_base")
     op.drop_column("listeners", "circuit_open_until")
     op.drop_column("listeners", "delivery_failures")

@@ -22,7 +22,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-async def create_pg_pool(settings: Settings) -> asyncpg.Pool:
+async def create_pg_pool(settings: Settings, max_size: int | None = None) -> asyncpg.Pool:
     """A plain asyncpg pool for the hot paths (group-commit ingest, COPY, streamed exports)."""
     url = make_url(settings.database_url)
     return await asyncpg.create_pool(
@@ -32,7 +32,7 @@ async def create_pg_pool(settings: Settings) -> asyncpg.Pool:
         password=url.password,
         database=url.database,
         min_size=0,  # the API starts (and answers 503) while Postgres is down
-        max_size=settings.ingest_writers + 4,
+        max_size=max_size or settings.ingest_writers + 4,
         server_settings={"application_name": "herald-ingest"},
     )
 

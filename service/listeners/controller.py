@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth import Principal, requires
 from service.config import Settings
 from service.db.models import Listener
+from service.dependencies import waker_for
 from service.lib.pagination import (
     DEFAULT_LIMIT,
     Cursor,
@@ -38,6 +39,7 @@ def provide_service(db_session: NamedDependency[AsyncSession], state: State) -> 
         QueueRepository(db_session),
         state.settings,
         state.secret_box,
+        waker_for(db_session, state),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -35,11 +36,13 @@ class ListenerService:
         queues: QueueRepository,
         settings: Settings,
         secrets: SecretBox,
+        wake: Callable[[list[uuid.UUID]], None],
     ) -> None:
         self.repository = repository
         self.queues = queues
         self.settings = settings
         self.secrets = secrets
+        self.wake = wake
 
     async def _require_queue(self, org_id: uuid.UUID, queue_id: uuid.UUID) -> None:
         if await self.queues.get(org_id, queue_id) is None:
@@ -92,7 +95,10 @@ class ListenerService:
             await validate_target(target, allow_private=self.settings.allow_private_targets)
             self._apply_target(listener, target)
         if "enabled" in changes:
-            self._set_enabled(listener, changes.pop("enabled"))
+            enabled = changes.pop("enabled")
+            self._set_enabled(listener, enabled)
+            if enabled:
+                self.wake([listener.id])  # held messages go out now
         for field, value in changes.items():
             if field not in TARGET_FIELDS:
                 setattr(listener, field, value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,9 +101,15 @@ def _single(request: IngestRequest, settings: Settings) -> Split:
 
 
 class IngestService:
-    def __init__(self, writer: GroupCommitWriter, settings: Settings) -> None:
+    def __init__(
+        self,
+        writer: GroupCommitWriter,
+        settings: Settings,
+        wake: Callable[[Iterable[uuid.UUID]], None],
+    ) -> None:
         self.writer = writer
         self.settings = settings
+        self.wake = wake
 
     async def ingest(self, request: IngestRequest) -> IngestResponse:
         """Stores the accepted items (committed before it returns) and builds the response.
@@ -128,6 +135,7 @@ class IngestService:
         response = _response(job, sync=request.sync)
         job.response = {"status_code": response.status_code, "body": response.body}
         outcome = await self.writer.write(job)
+        self.wake(outcome.listener_ids)
         if outcome.replayed is not None:
             return IngestResponse(outcome.replayed["status_code"], outcome.replayed["body"])
         return IngestResponse(response.status_code, response.body, outcome.listener_ids)

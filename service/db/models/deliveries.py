@@ -26,11 +26,11 @@ class Delivery(IdMixin, CreatedAtMixin, Base):
         ),
         # Per-listener listings walk deliveries in ingest order.
         Index("ix_deliveries_listener_id_id", "listener_id", "id"),
-        # Ordered listeners: the oldest unfinished delivery, without walking finished ones.
+        # Ordered listeners: the oldest unfinished message, without walking finished ones.
         Index(
             "ix_deliveries_open",
             "listener_id",
-            "id",
+            "message_id",
             postgresql_where=text("status IN ('pending', 'in_flight')"),
         ),
         # The sweeper: leases that ran out.
@@ -53,6 +53,8 @@ class Delivery(IdMixin, CreatedAtMixin, Base):
     listener_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("listeners.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(Text, default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Attempts made before the last manual retry or replay, which starts the schedule anew.
+    retry_base: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None]
     lease_expires_at: Mapped[datetime | None]
     last_status_code: Mapped[int | None]

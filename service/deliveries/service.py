@@ -1,0 +1,86 @@
+"""Rules for deliveries: listing, attempts, manual retry, replay. Never commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from service.db.base import utcnow
+from service.db.models import Attempt, Delivery, Listener
+from service.deliveries.repository import DeliveryRepository
+from service.deliveries.schemas import ReplayRequest
+from service.errors import Conflict, NotFound, invalid_field
+from service.lib.pagination import PageRequest
+from service.listeners.repository import ListenerRepository
+
+DELIVERY_STATUSES = ("pending", "in_flight", "delivered", "failed", "cancelled")
+# What replay starts again: "failed" also covers what a disabled listener missed.
+REPLAY_STATUSES = {"failed": ["failed", "cancelled"], "all": ["failed", "cancelled", "delivered"]}
+
+
+class DeliveryService:
+    def __init__(
+        self,
+        repository: DeliveryRepository,
+        listeners: ListenerRepository,
+        wake: Callable[[list[uuid.UUID]], None],
+    ) -> None:
+        self.repository = repository
+        self.listeners = listeners
+        self.wake = wake
+
+    async def _listener(
+        self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID
+    ) -> Listener:
+        listener = await self.listeners.get(org_id, queue_id, listener_id)
+        if listener is None:
+            raise NotFound("Listener not found")
+        return listener
+
+    async def page(
+        self,
+        org_id: uuid.UUID,
+        queue_id: uuid.UUID,
+        listener_id: uuid.UUID,
+        status: str | None,
+        page: PageRequest,
+    ) -> list[Delivery]:
+        if status is not None and status not in DELIVERY_STATUSES:
+            raise invalid_field("status", f"must be one of {', '.join(DELIVERY_STATUSES)}")
+        await self._listener(org_id, queue_id, listener_id)
+        return await self.repository.page(listener_id, status, page.after, page.limit)
+
+    async def attempts(
+        self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID, delivery_id: uuid.UUID
+    ) -> list[Attempt]:
+        await self._listener(org_id, queue_id, listener_id)
+        if await self.repository.get(listener_id, delivery_id) is None:
+            raise NotFound("Delivery not found")
+        return await self.repository.attempts(delivery_id)
+
+    async def retry(
+        self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID, delivery_id: uuid.UUID
+    ) -> None:
+        """Starts a finished delivery again with a fresh schedule; 409 if it is still going."""
+        await self._listener(org_id, queue_id, listener_id)
+        if await self.repository.get(listener_id, delivery_id) is None:
+            raise NotFound("Delivery not found")
+        if not await self.repository.restart(delivery_id):
+            raise Conflict("The delivery is already pending or in flight")
+        self.wake([listener_id])
+
+    async def replay(
+        self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID, request: ReplayRequest
+    ) -> int:
+        """Starts again the window's deliveries that did not get through (or all of them)."""
+        await self._listener(org_id, queue_id, listener_id)
+        until = request.until or utcnow()
+        if request.since.tzinfo is None or until.tzinfo is None:
+            raise invalid_field("since", "must carry a time zone (RFC 3339)")
+        if until <= request.since:
+            raise invalid_field("until", "must be after since")
+        replayed = await self.repository.replay(
+            queue_id, listener_id, request.since, until, REPLAY_STATUSES[request.status]
+        )
+        self.wake([listener_id])
+        return replayed

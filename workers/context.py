@@ -1,0 +1,58 @@
+"""Everything a worker process builds once at startup and hands to its jobs (arq's ctx)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import asyncpg
+import httpx
+from arq.connections import ArqRedis
+
+from service.config import Settings
+from service.db.engine import create_pg_pool
+from service.deliveries.wakeup import Waker
+from service.lib.secrets import SecretBox
+from workers.recorder import Recorder
+from workers.sinks import Sink
+from workers.sinks.http import HttpSink
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    pool: asyncpg.Pool
+    redis: ArqRedis
+    waker: Waker
+    recorder: Recorder
+    secret_box: SecretBox
+    sinks: dict[str, Sink]
+    probe_client: httpx.AsyncClient
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    async def start(cls, settings: Settings, redis: ArqRedis) -> WorkerContext:
+        pool = await create_pg_pool(settings, max_size=settings.worker_db_pool_size)
+        sinks: dict[str, Sink] = {"webhook": HttpSink(allow_private=settings.allow_private_targets)}
+        if settings.kafka_bootstrap:
+            from workers.sinks.kafka import KafkaSink
+
+            sinks["kafka"] = await KafkaSink.start(settings)
+        return cls(
+            settings=settings,
+            pool=pool,
+            redis=redis,
+            waker=Waker(redis, settings.arq_queue_name),
+            recorder=Recorder(pool),
+            secret_box=SecretBox(settings.secret_key),
+            sinks=sinks,
+            probe_client=httpx.AsyncClient(trust_env=False, follow_redirects=False),
+        )
+
+    async def close(self) -> None:
+        await self.waker.close()
+        await self.recorder.close()
+        for sink in self.sinks.values():
+            await sink.close()
+        await self.probe_client.aclose()
+        await self.pool.close()

@@ -1,0 +1,204 @@
+"""Draining one listener: claim due deliveries, send them (up to max_in_flight at once),
+record each outcome, until nothing is due.
+
+At most one drain per listener runs at a time (the arq job id is the listener's). The
+drain stops claiming as soon as the listener is paused, disabled, deleted, unreachable,
+its circuit opens, or the worker is shutting down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import UTC, datetime
+
+from service.deliveries.wakeup import dirty_key
+from workers.claims import ClaimedDelivery, claim_due, claim_oldest, release
+from workers.context import WorkerContext
+from workers.listeners import (
+    ListenerConfig,
+    disable_gone,
+    load_listener,
+    record_failure,
+    record_success,
+)
+from workers.pacing import TokenBucket
+from workers.policy import Decision, Verdict, decide
+from workers.recorder import AttemptRecord
+from workers.sinks import SinkResult
+
+logger = logging.getLogger("herald.drain")
+
+IDLE_POLL_S = 0.05
+STATUS_BY_VERDICT = {
+    Verdict.DELIVERED: "delivered",
+    Verdict.RETRY: "pending",
+    Verdict.FAILED: "failed",
+    Verdict.GONE: "failed",
+    Verdict.REJECTED: "failed",
+}
+
+
+class Drain:
+    def __init__(self, ctx: WorkerContext, listener_id: uuid.UUID) -> None:
+        self.ctx = ctx
+        self.listener_id = listener_id
+        self.in_flight: dict[asyncio.Task[None], ClaimedDelivery] = {}
+        self.listener: ListenerConfig | None = None
+        self.bucket: TokenBucket | None = None
+        self.sent = 0
+        self._reload = True
+
+    async def run(self) -> int:
+        """Returns how many attempts it made."""
+        redis = self.ctx.redis
+        await redis.delete(dirty_key(self.listener_id))
+        try:
+            await self._loop()
+        except asyncio.CancelledError:
+            await self._give_back()
+            raise
+        return self.sent
+
+    async def _loop(self) -> None:
+        more = True  # due work may be waiting
+        while True:
+            if self._reload:
+                self.listener = await self._load()
+                self._reload = False
+            can_claim = self._can_claim()
+            if can_claim and not more:
+                more = await self._consume_dirty()
+            if can_claim and more and (free := self._free_slots()) > 0:
+                claimed = await self._claim(free)
+                more = len(claimed) == free  # a short claim means the queue is drained
+                for delivery in claimed:
+                    self._start(delivery)
+            if not self.in_flight:
+                if can_claim and (more or await self._consume_dirty()):
+                    more, self._reload = True, True
+                    continue
+                return
+            done, _ = await asyncio.wait(
+                self.in_flight, timeout=IDLE_POLL_S, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                self.in_flight.pop(task)
+                if task.exception() is not None:
+                    logger.error("delivery task failed", exc_info=task.exception())
+
+    def _can_claim(self) -> bool:
+        listener = self.listener
+        return listener is not None and listener.deliverable and not self.ctx.stopping.is_set()
+
+    async def _load(self) -> ListenerConfig | None:
+        listener = await load_listener(
+            self.ctx.pool,
+            self.listener_id,
+            self.ctx.secret_box,
+            list(self.ctx.settings.retry_schedule_s),
+        )
+        if listener is not None and listener.rate_limit_per_s:
+            if self.bucket is None or self.bucket.rate != listener.rate_limit_per_s:
+                self.bucket = TokenBucket(listener.rate_limit_per_s)
+        else:
+            self.bucket = None
+        return listener
+
+    def _free_slots(self) -> int:
+        assert self.listener is not None
+        limit = (
+            1 if self.listener.ordered or self.listener.half_open else self.listener.max_in_flight
+        )
+        return max(0, limit - len(self.in_flight))
+
+    async def _claim(self, free: int) -> list[ClaimedDelivery]:
+        assert self.listener is not None
+        lease_s = self.ctx.settings.lease_s
+        if self.listener.ordered:
+            return await claim_oldest(self.ctx.pool, self.listener_id, lease_s)
+        return await claim_due(self.ctx.pool, self.listener_id, free, lease_s)
+
+    async def _consume_dirty(self) -> bool:
+        return bool(await self.ctx.redis.getdel(dirty_key(self.listener_id)))
+
+    def _start(self, delivery: ClaimedDelivery) -> None:
+        task = asyncio.create_task(self._deliver(delivery))
+        self.in_flight[task] = delivery
+
+    async def _deliver(self, delivery: ClaimedDelivery) -> None:
+        listener = self.listener
+        assert listener is not None
+        if self.bucket is not None:
+            await self.bucket.take()
+        result = await self.ctx.sinks[listener.type].send(listener, delivery)
+        self.sent += 1
+        now = datetime.now(UTC)
+        decision = decide(
+            result.outcome,
+            attempt=delivery.attempt - delivery.retry_base,
+            max_attempts=listener.max_attempts,
+            schedule=listener.retry_schedule_s,
+            now=now,
+        )
+        await self.ctx.recorder.record(_record(delivery, result, decision, now))
+        await self._listener_effects(listener, decision)
+
+    async def _listener_effects(self, listener: ListenerConfig, decision: Decision) -> None:
+        pool, settings = self.ctx.pool, self.ctx.settings
+        if decision.verdict is Verdict.GONE:
+            await disable_gone(pool, listener.id)
+            self._reload = True
+        elif decision.verdict is Verdict.DELIVERED:
+            if (
+                listener.failing_since is not None
+                or listener.delivery_failures
+                or listener.circuit_open_until
+            ):
+                await record_success(pool, listener.id)
+                self._reload = True
+        else:
+            await record_failure(
+                pool,
+                listener.id,
+                threshold=settings.circuit_failure_threshold,
+                cooldown_s=settings.circuit_cooldown_s,
+                breaker=listener.liveness_url is None,
+            )
+            self._reload = True
+
+    async def _give_back(self) -> None:
+        """On cancellation: in-flight deliveries go back to pending at once, attempt unspent."""
+        pending = [d.id for task, d in self.in_flight.items() if not task.done()]
+        for task in self.in_flight:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.shield(release(self.ctx.pool, pending))
+
+
+def _record(
+    delivery: ClaimedDelivery, result: SinkResult, decision: Decision, now: datetime
+) -> AttemptRecord:
+    outcome = result.outcome
+    status = STATUS_BY_VERDICT[decision.verdict]
+    return AttemptRecord(
+        delivery_id=delivery.id,
+        number=delivery.attempt,
+        started_at=result.started_at,
+        duration_ms=result.duration_ms,
+        status_code=outcome.status_code,
+        error=outcome.error,
+        response_body=result.response_body,
+        new_status=status,
+        next_attempt_at=decision.next_attempt_at if status == "pending" else None,
+        delivered_at=now if status == "delivered" else None,
+    )
+
+
+async def drain_listener(ctx: dict[str, object], listener_id: str) -> int:
+    """arq job: drain one listener until nothing is due (idempotent: claims are leased)."""
+    context = ctx["herald"]
+    assert isinstance(context, WorkerContext)
+    return await Drain(context, uuid.UUID(listener_id)).run()

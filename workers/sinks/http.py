@@ -1,0 +1,119 @@
+"""The webhook sink: a signed POST with aiohttp, one shared session, one deadline per attempt."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from service import __version__
+from service.lib.signing import signature_header
+from workers.claims import ClaimedDelivery
+from workers.listeners import ListenerConfig
+from workers.policy import Outcome
+from workers.sinks import SinkResult
+from workers.sinks.guard import BlockedDestination, GuardedResolver, literal_block_reason
+
+RESPONSE_BODY_BYTES = 4096
+USER_AGENT = f"herald/{__version__}"
+
+
+def webhook_headers(
+    listener: ListenerConfig, delivery: ClaimedDelivery, body: bytes, now: float
+) -> dict[str, str]:
+    timestamp = int(now)
+    webhook_id = str(delivery.id)
+    headers = {f"herald-original-{k}": v for k, v in (delivery.original_headers or {}).items()}
+    headers.update(listener.headers)
+    headers.update(
+        {
+            "content-type": delivery.content_type,
+            "accept-encoding": "identity",
+            "user-agent": USER_AGENT,
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature_header(listener.secrets, webhook_id, timestamp, body),
+            "herald-queue-id": str(delivery.queue_id),
+            "herald-listener-id": str(listener.id),
+            "herald-message-id": str(delivery.message_id),
+            "herald-attempt": str(delivery.attempt),
+        }
+    )
+    return headers
+
+
+async def _read_head(stream: aiohttp.StreamReader) -> bytes:
+    head = b""
+    while len(head) < RESPONSE_BODY_BYTES:
+        chunk = await stream.read(RESPONSE_BODY_BYTES - len(head))
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+class HttpSink:
+    """Sends webhooks. Redirects are never followed and proxy variables are ignored."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self.allow_private = allow_private
+        resolver = None if allow_private else GuardedResolver()
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=10, resolver=resolver)
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            trust_env=False,
+            auto_decompress=False,
+            skip_auto_headers=("accept-encoding", "user-agent", "content-type"),
+        )
+
+    async def send(self, listener: ListenerConfig, delivery: ClaimedDelivery) -> SinkResult:
+        started_at = datetime.now(UTC)
+        started = time.perf_counter()
+        outcome, response_body = await self._attempt(listener, delivery)
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        return SinkResult(outcome, started_at, duration_ms, response_body)
+
+    async def _attempt(
+        self, listener: ListenerConfig, delivery: ClaimedDelivery
+    ) -> tuple[Outcome, str | None]:
+        url = listener.notify_url or ""
+        if delivery.body is None:
+            return Outcome(error="payload no longer retained", permanent=True), None
+        if not self.allow_private:
+            reason = literal_block_reason(urlsplit(url).hostname or "")
+            if reason:
+                return Outcome(error=f"blocked: {reason}"), None
+        headers = webhook_headers(listener, delivery, delivery.body, time.time())
+        try:
+            # One deadline for connect, send and read: socket timeouts alone let a receiver
+            # that drips its answer hold the attempt for ever.
+            async with asyncio.timeout(listener.timeout_s):
+                async with self.session.post(
+                    url, data=delivery.body, headers=headers, allow_redirects=False
+                ) as response:
+                    body = await _read_head(response.content)
+                    if not response.content.at_eof():
+                        response.close()  # do not read (or keep) an endless body
+                    return (
+                        Outcome(
+                            status_code=response.status,
+                            retry_after=response.headers.get("retry-after"),
+                        ),
+                        body.decode("utf-8", errors="replace"),
+                    )
+        except TimeoutError:
+            return Outcome(error=f"timeout after {int(listener.timeout_s * 1000)} ms"), None
+        except aiohttp.ClientConnectorDNSError as exc:
+            if isinstance(exc.os_error, BlockedDestination):
+                return Outcome(error=f"blocked: {exc.os_error}"), None
+            return Outcome(error=f"dns: could not resolve {exc.host}"), None
+        except aiohttp.ClientConnectorError as exc:
+            return Outcome(error=f"connection failed: {exc.os_error}"), None
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            return Outcome(error=f"{type(exc).__name__}: {exc}"), None
+
+    async def close(self) -> None:
+        await self.session.close()
