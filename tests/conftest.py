@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -9,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from arq.worker import Worker
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -18,6 +21,8 @@ from service.db.engine import create_engine, create_sessionmaker
 from service.keys.repository import ApiKeyRepository
 from service.keys.service import ApiKeyService
 from tests import servers
+from tests.receiver import Receiver
+from workers.settings import build_worker_settings
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -28,8 +33,22 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     servers.stop()
 
 
+TEST_SETTINGS: dict[str, Any] = {
+    "allow_private_targets": True,
+    "db_pool_size": 5,
+    # Each xdist process has its own arq queue, so its API wakes its own worker.
+    "arq_queue_name": f"herald:test:{os.environ.get('PYTEST_XDIST_WORKER', 'main')}",
+    "liveness_interval_s": 1.0,
+    "liveness_failure_threshold": 2,
+    "liveness_timeout_s": 1.0,
+    "circuit_cooldown_s": 1.0,
+    "lease_s": 30.0,
+    "worker_grace_s": 2.0,
+}
+
+
 def make_settings(**overrides: Any) -> Settings:
-    return Settings(**{"allow_private_targets": True, "db_pool_size": 5, **overrides})
+    return Settings(**{**TEST_SETTINGS, **overrides})
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +73,25 @@ async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The API in-process, with its lifespan running; unauthenticated."""
     async with AsyncTestClient(app=create_app(settings), base_url="http://herald.test") as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+async def worker(settings: Settings) -> AsyncIterator[Worker]:
+    """A real arq worker (drains, sweeper, liveness) running in the test's event loop."""
+    options = {**build_worker_settings(settings), "handle_signals": False}
+    worker = Worker(**options)
+    task = asyncio.create_task(worker.async_run())
+    yield worker
+    await worker.close()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    receiver = await Receiver().start()
+    yield receiver
+    await receiver.stop()
 
 
 @dataclass

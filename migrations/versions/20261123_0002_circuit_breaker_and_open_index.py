@@ -18,7 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column(
-        "listeners", sa.Column("delivery_failures", sa.Integer(), server_default="0", nullable=False)
+        "listeners",
+        sa.Column("delivery_failures", sa.Integer(), server_default="0", nullable=False),
     )
     op.add_column(
         "listeners", sa.Column("circuit_open_until", sa.DateTime(timezone=True), nullable=True)
