@@ -44,6 +44,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "circuit_cooldown_s": 1.0,
     "lease_s": 30.0,
     "worker_grace_s": 2.0,
+    "kafka_idempotent": False,  # Tansu rejects InitProducerId
 }
 
 
