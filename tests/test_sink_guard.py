@@ -1,0 +1,149 @@
+"""The webhook sink's connect-time SSRF guard, with a resolver that lies (DNS rebinding)."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from datetime import UTC, datetime
+
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from tests.receiver import Receiver
+from workers.claims import ClaimedDelivery
+from workers.listeners import ListenerConfig
+from workers.sinks.guard import GuardedResolver
+from workers.sinks.http import HttpSink
+
+
+class FixedResolver(AbstractResolver):
+    """Answers every name with one address, as a rebinding attacker's DNS would."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return [
+            {
+                "hostname": host,
+                "host": self.address,
+                "port": port,
+                "family": socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+        ]
+
+    async def close(self) -> None:
+        pass
+
+
+class FailingResolver(AbstractResolver):
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        raise OSError(socket.EAI_NONAME, "Name or service not known")
+
+    async def close(self) -> None:
+        pass
+
+
+def listener(url: str) -> ListenerConfig:
+    return ListenerConfig(
+        id=uuid.uuid4(),
+        queue_id=uuid.uuid4(),
+        type="webhook",
+        notify_url=url,
+        liveness_url=None,
+        kafka_topic=None,
+        kafka_key=None,
+        headers={},
+        timeout_s=2.0,
+        max_attempts=3,
+        retry_schedule_s=[1.0],
+        ordered=False,
+        max_in_flight=1,
+        rate_limit_per_s=None,
+        status="active",
+        health_state="unknown",
+        secrets=["whsec_" + "A" * 44],
+        failing_since=None,
+        delivery_failures=0,
+        circuit_open_until=None,
+        deleted=False,
+        loaded_at=datetime.now(UTC),
+    )
+
+
+def delivery() -> ClaimedDelivery:
+    return ClaimedDelivery(
+        id=uuid.uuid4(),
+        message_id=uuid.uuid4(),
+        queue_id=uuid.uuid4(),
+        attempt=1,
+        retry_base=0,
+        content_type="text/plain",
+        body=b"hi",
+        original_headers=None,
+    )
+
+
+def guarded_sink(inner: AbstractResolver) -> HttpSink:
+    sink = HttpSink(allow_private=False)
+    sink.session.connector._resolver = GuardedResolver(inner)  # type: ignore[union-attr]
+    return sink
+
+
+async def test_a_name_that_rebinds_to_loopback_is_blocked_at_connect_time(
+    receiver: Receiver,
+) -> None:
+    sink = guarded_sink(FixedResolver("127.0.0.1"))
+    try:
+        result = await sink.send(listener(f"http://innocent.example:{receiver.port}/x"), delivery())
+    finally:
+        await sink.close()
+    assert result.outcome.error is not None and result.outcome.error.startswith("blocked:")
+    assert receiver.received == []
+
+
+async def test_metadata_address_is_blocked_and_dns_failure_is_told_apart() -> None:
+    blocked = guarded_sink(FixedResolver("169.254.169.254"))
+    missing = guarded_sink(FailingResolver())
+    try:
+        refused = await blocked.send(listener("http://metadata.example/latest"), delivery())
+        unknown = await missing.send(listener("http://no-such-host.example/"), delivery())
+    finally:
+        await blocked.close()
+        await missing.close()
+    assert refused.outcome.error is not None and "metadata" in refused.outcome.error
+    assert unknown.outcome.error is not None and unknown.outcome.error.startswith("dns:")
+
+
+async def test_literal_private_addresses_are_blocked_without_connecting(receiver: Receiver) -> None:
+    sink = HttpSink(allow_private=False)
+    try:
+        for host in ("127.0.0.1", "[::ffff:127.0.0.1]", "2130706433", "0x7f.1"):
+            result = await sink.send(listener(f"http://{host}:{receiver.port}/x"), delivery())
+            assert result.outcome.error is not None and result.outcome.error.startswith(
+                "blocked:"
+            ), host
+    finally:
+        await sink.close()
+    assert receiver.received == []
+
+
+async def test_a_redirect_to_an_internal_address_is_not_followed(receiver: Receiver) -> None:
+    from aiohttp import web
+
+    async def redirect(_: web.Request, __: int) -> web.StreamResponse:
+        raise web.HTTPFound("http://169.254.169.254/latest/meta-data")
+
+    receiver.on("r", redirect)
+    sink = HttpSink(allow_private=True)
+    try:
+        result = await sink.send(listener(receiver.url("r")), delivery())
+    finally:
+        await sink.close()
+    assert result.outcome.status_code == 302 and not result.outcome.succeeded
+    assert len(receiver.received) == 1
