@@ -306,7 +306,9 @@ async def test_replay_delivers_a_window_again(org: Org, receiver: Receiver) -> N
     queue = await org.create_queue()
     listener = await make_listener(org, receiver, queue["id"], "replay")
     first = await send(org, queue["id"], b"one")
-    await wait_for(lambda: len(receiver.at("replay")) == 1, what="first delivery")
+    await wait_for(
+        lambda: _all_delivered(org, queue["id"], listener["id"], 1), what="first delivery"
+    )
     path = f"/v1/queues/{queue['id']}/listeners/{listener['id']}/replay"
     since = first["received_at"]
     none = await org.post(path, json={"since": since})

@@ -1,7 +1,7 @@
 """Draining one listener: claim due deliveries, send them (up to max_in_flight at once),
 record each outcome, until nothing is due.
 
-At most one drain per listener runs at a time (the arq job id is the listener's). The
+At most one drain per listener runs at a time (see drain_lock). The
 drain stops claiming as soon as the listener is paused, disabled, deleted, unreachable,
 its circuit opens, or the worker is shutting down.
 """
@@ -14,9 +14,10 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-from service.deliveries.wakeup import dirty_key
+from service.deliveries.wakeup import dirty_key, queued_key
 from workers.claims import ClaimedDelivery, claim_due, claim_oldest, release
 from workers.context import WorkerContext
+from workers.drain_lock import drain_lock
 from workers.listeners import (
     ListenerConfig,
     disable_gone,
@@ -52,14 +53,20 @@ class Drain:
         self._reload = True
 
     async def run(self) -> int:
-        """Returns how many attempts it made."""
+        """Returns how many attempts it made (0 when another drain holds the listener)."""
         redis = self.ctx.redis
-        await redis.delete(dirty_key(self.listener_id))
-        try:
-            await self._loop()
-        except asyncio.CancelledError:
-            await self._give_back()
-            raise
+        async with drain_lock(redis, self.listener_id) as held:
+            if not held:
+                return 0
+            await redis.delete(queued_key(self.listener_id), dirty_key(self.listener_id))
+            try:
+                await self._loop()
+            except asyncio.CancelledError:
+                await self._give_back()
+                raise
+        # A wake-up that came while we were leaving found the lock held: honour it now.
+        if await redis.exists(dirty_key(self.listener_id)) and not self.ctx.stopping.is_set():
+            await self.ctx.waker.wake_now([self.listener_id])
         return self.sent
 
     async def _loop(self) -> None:

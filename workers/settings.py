@@ -15,6 +15,8 @@ from workers.liveness import probe_liveness
 from workers.sweeper import sweep
 
 EVERY_SECOND = set(range(60))
+# arq keeps a job's in-progress key for its timeout: long drains are fine (one per listener,
+# guarded by our own lock), but a dead worker's cron ticks must not be blocked for long.
 DRAIN_TIMEOUT_S = 24 * 3600
 
 

@@ -1,8 +1,10 @@
-"""Waking listener drains after a commit: a dirty flag and a deduplicated arq job per listener.
+"""Waking listener drains after a commit: a dirty flag, and an arq job unless one was queued
+in the last moments.
 
 Redis only wakes workers; if a wake-up is lost the sweeper finds the work in Postgres.
-Wake-ups are coalesced for a millisecond so a burst of requests costs one enqueue per
-listener, not one per request.
+Wake-ups are coalesced for a millisecond, and a `queued` marker keeps a burst of requests
+from queueing more than one drain job per listener. A drain that is already running sees
+the dirty flag; the drain lock (see workers/drain_lock.py) keeps a second one from starting.
 """
 
 from __future__ import annotations
@@ -18,15 +20,16 @@ logger = logging.getLogger("herald.wakeup")
 
 DRAIN_JOB = "drain_listener"
 DIRTY_TTL_S = 60
+QUEUED_TTL_MS = 2000
 COALESCE_S = 0.001
-
-
-def drain_job_id(listener_id: uuid.UUID | str) -> str:
-    return f"drain:{listener_id}"
 
 
 def dirty_key(listener_id: uuid.UUID | str) -> str:
     return f"herald:dirty:{listener_id}"
+
+
+def queued_key(listener_id: uuid.UUID | str) -> str:
+    return f"herald:queued:{listener_id}"
 
 
 class Waker:
@@ -54,20 +57,18 @@ class Waker:
     async def _enqueue(self, listener_ids: set[uuid.UUID]) -> None:
         if not listener_ids:
             return
+        ordered = list(listener_ids)
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for listener_id in listener_ids:
+                for listener_id in ordered:
                     pipe.set(dirty_key(listener_id), b"1", ex=DIRTY_TTL_S)
-                await pipe.execute()
+                    pipe.set(queued_key(listener_id), b"1", px=QUEUED_TTL_MS, nx=True)
+                results = await pipe.execute()
+            newly_queued = [lid for lid, fresh in zip(ordered, results[1::2], strict=True) if fresh]
             await asyncio.gather(
                 *(
-                    self.redis.enqueue_job(
-                        DRAIN_JOB,
-                        str(listener_id),
-                        _job_id=drain_job_id(listener_id),
-                        _queue_name=self.queue_name,
-                    )
-                    for listener_id in listener_ids
+                    self.redis.enqueue_job(DRAIN_JOB, str(lid), _queue_name=self.queue_name)
+                    for lid in newly_queued
                 )
             )
         except Exception as exc:  # Redis down: the sweeper will find the work in Postgres.

@@ -1,0 +1,128 @@
+"""A Herald of its own for fault tests: its own database and Valkey, API and worker processes.
+
+Faults (SIGKILL, FLUSHALL) hit only this stack, never the servers the other tests share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from service.config import Settings
+from service.embedded.process import free_port
+from service.embedded.valkey import EmbeddedValkey
+from service.migrate import upgrade
+from service.orgs import create_organization
+
+
+async def admin_sql(sql: str) -> None:
+    url = make_url(Settings().database_url).set(database="postgres")
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(sql))
+    await engine.dispose()
+
+
+class Stack:
+    def __init__(self, **env: str) -> None:
+        self.name = f"herald_stack_{uuid.uuid4().hex[:10]}"
+        self.database_url = (
+            make_url(Settings().database_url)
+            .set(database=self.name)
+            .render_as_string(hide_password=False)
+        )
+        self.valkey = EmbeddedValkey(Path(tempfile.mkdtemp(prefix="herald-valkey-")))
+        self.port = free_port()
+        self.extra_env = env
+        self.api: asyncio.subprocess.Process | None = None
+        self.worker: asyncio.subprocess.Process | None = None
+        self.key = ""
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "HERALD_DATABASE_URL": self.database_url,
+            "HERALD_REDIS_URL": self.valkey.url,
+            "HERALD_PORT": str(self.port),
+            "HERALD_ALLOW_PRIVATE_TARGETS": "true",
+            "HERALD_KAFKA_IDEMPOTENT": "false",
+            **self.extra_env,
+        }
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> Stack:
+        await admin_sql(f"CREATE DATABASE {self.name}")
+        await asyncio.to_thread(upgrade, self.database_url)
+        await asyncio.to_thread(self.valkey.start)
+        settings = Settings(database_url=self.database_url)
+        _, self.key = await create_organization(settings, "faults")
+        self.api = await self._spawn("service.cli", "api")
+        await self.start_worker()
+        await self._wait_ready()
+        return self
+
+    async def start_worker(self) -> None:
+        self.worker = await self._spawn("workers")
+
+    async def _spawn(self, *module: str) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            *module,
+            env=self.env,
+            start_new_session=True,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+
+    async def _wait_ready(self, timeout_s: float = 30.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            while loop.time() < deadline:
+                try:
+                    if (await client.get("/health/ready")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise AssertionError("the stack's API did not become ready")
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, headers={"X-API-KEY": self.key}, timeout=10)
+
+    async def kill(
+        self, process: asyncio.subprocess.Process | None, sig: int = signal.SIGKILL
+    ) -> None:
+        if process is not None and process.returncode is None:
+            os.killpg(process.pid, sig)
+            await asyncio.wait_for(process.wait(), timeout=30)
+
+    async def sql(self, query: str, **params: Any) -> list[Any]:
+        engine = create_async_engine(self.database_url)
+        async with engine.begin() as connection:
+            result = await connection.execute(text(query), params)
+            rows = list(result) if result.returns_rows else []
+        await engine.dispose()
+        return rows
+
+    async def stop(self) -> None:
+        await self.kill(self.worker)
+        await self.kill(self.api)
+        await asyncio.to_thread(self.valkey.stop)
+        await admin_sql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
