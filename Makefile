@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: install dev test lint typecheck pytest clean
+.PHONY: install dev test lint typecheck pytest clean bench bench-quick
 
 install: $(STAMP)
 
@@ -30,3 +30,9 @@ test: lint typecheck pytest
 
 clean:
 	rm -rf $(VENV) .herald .mypy_cache .ruff_cache .pytest_cache
+
+bench: install
+	$(BIN)/python -m bench.run --runs 3
+
+bench-quick: install
+	$(BIN)/python -m bench.run --quick --runs 1

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     worker_max_jobs: int = 200
     worker_grace_s: float = 10.0
     worker_db_pool_size: int = 20
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     # Concurrent group-commit transactions per API process.
     ingest_writers: int = 4
     log_level: str = "INFO"
