@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -83,7 +84,10 @@ async def worker(settings: Settings) -> AsyncIterator[Worker]:
     worker = Worker(**options)
     task = asyncio.create_task(worker.async_run())
     yield worker
-    await worker.close()
+    # arq's close() re-raises the CancelledError of jobs it cancels (drains still running
+    # when the session ends); those are expected here.
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker.close()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
 
