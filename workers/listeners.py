@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,8 +62,6 @@ class ListenerConfig:
 async def load_listener(
     pool: asyncpg.Pool, listener_id: uuid.UUID, box: SecretBox, default_schedule: list[float]
 ) -> ListenerConfig | None:
-    import json
-
     row = await pool.fetchrow(LOAD, listener_id)
     if row is None:
         return None

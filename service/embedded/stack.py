@@ -46,18 +46,6 @@ class EmbeddedStack:
         self._started.append(server)
         return server.start()
 
-    @property
-    def postgres(self) -> EmbeddedPostgres | None:
-        return next((s for s in self._started if isinstance(s, EmbeddedPostgres)), None)
-
-    @property
-    def valkey(self) -> EmbeddedValkey | None:
-        return next((s for s in self._started if isinstance(s, EmbeddedValkey)), None)
-
-    @property
-    def kafka(self) -> EmbeddedKafka | None:
-        return next((s for s in self._started if isinstance(s, EmbeddedKafka)), None)
-
     def env(self) -> dict[str, str]:
         return {
             "HERALD_DATABASE_URL": self.database_url,
