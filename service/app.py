@@ -26,6 +26,7 @@ from service.dependencies import provide_db_session, provide_principal, provide_
 from service.errors import EXCEPTION_HANDLERS
 from service.health.controller import HealthController
 from service.inlets.controller import InletController, InletIngestController
+from service.keys.cache import ApiKeyCache
 from service.keys.controller import ApiKeyController
 from service.lib.ratelimit import RequestRateLimiter
 from service.lib.secrets import SecretBox
@@ -69,9 +70,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.waker = waker
         app.state.ingest = IngestService(writer, settings, waker.wake)
         app.state.rate_limiter = RequestRateLimiter(settings.redis_url, settings.rate_limit_per_s)
+        app.state.api_keys = ApiKeyCache(pg_pool, redis)
+        app.state.api_keys.start()
         try:
             yield
         finally:
+            await app.state.api_keys.close()
+            await app.state.rate_limiter.close()
             await waker.close()
             await arq_redis.aclose()
             await writer.close()

@@ -1,21 +1,17 @@
-"""API key authentication (three header forms) and scope guards."""
+"""API key authentication (three header forms) and the scope each route requires."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from service.errors import Forbidden, Unauthorized
-from service.lib.secrets import hash_token
 
-# On every request (no cache), so that a deleted key stops working at once in every process.
-FIND_KEY = "SELECT id, org_id, scopes FROM api_keys WHERE key_hash = $1"
+REQUIRED_SCOPE = "required_scope"
 SCOPES = ("queues:read", "queues:write", "messages:read", "messages:write", "admin")
 
 
@@ -42,7 +38,7 @@ def key_from_headers(headers: Any) -> str | None:
 
 
 class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
-    """Looks the key up on every request, so a deleted key stops working at once."""
+    """Finds the key's principal (service/keys/cache.py: a deleted key stops working at once)."""
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
@@ -50,21 +46,19 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
         key = key_from_headers(connection.headers)
         if key is None:
             raise Unauthorized("An API key is required (X-API-KEY or Authorization header)")
-        row = await connection.app.state.pg_pool.fetchrow(FIND_KEY, hash_token(key))
-        if row is None:
+        principal: Principal | None = await connection.app.state.api_keys.principal(key)
+        if principal is None:
             raise Unauthorized("The API key is not valid")
-        principal = Principal(
-            org_id=row["org_id"], key_id=row["id"], scopes=frozenset(row["scopes"])
-        )
+        scope = connection.route_handler.opt.get(REQUIRED_SCOPE)
+        if scope is not None and not principal.allows(scope):
+            raise Forbidden(f"This API key lacks the '{scope}' scope")
         return AuthenticationResult(user=principal, auth=key)
 
 
-def requires(scope: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
-    """A guard that lets the request through only when its key carries `scope` (or admin)."""
+def requires(scope: str) -> dict[str, str]:
+    """Route options: only keys carrying `scope` (or admin) may call the route.
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal: Principal = connection.user
-        if not principal.allows(scope):
-            raise Forbidden(f"This API key lacks the '{scope}' scope")
-
-    return guard
+    Checked by the authentication middleware rather than a Litestar guard, which would copy
+    the route handler on every request.
+    """
+    return {REQUIRED_SCOPE: scope}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
@@ -25,10 +26,14 @@ async def provide_db_session(state: State) -> AsyncGenerator[AsyncSession, None]
         async with session.begin():
             yield session
         for callback in session.info.pop(AFTER_COMMIT, []):
-            callback()
+            outcome = callback()
+            if inspect.isawaitable(outcome):
+                await outcome
 
 
-def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+def after_commit(session: AsyncSession, callback: Callable[[], object]) -> None:
+    """Runs `callback` (awaited if it returns an awaitable) once the commit succeeded,
+    before the response is sent."""
     session.info.setdefault(AFTER_COMMIT, []).append(callback)
 
 

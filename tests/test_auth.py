@@ -1,13 +1,19 @@
 """API keys: the three header forms, scopes, revocation, hashing at rest."""
 
 import hashlib
+import re
 
 import httpx
 import pytest
+from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.app import UNAUTHENTICATED_PATHS, create_app
+from service.auth import REQUIRED_SCOPE
+from service.config import Settings
 from tests.conftest import Org, assert_problem
+from tests.receiver import wait_for
 
 
 @pytest.mark.parametrize(
@@ -60,6 +66,20 @@ async def test_deleted_key_stops_working_on_the_next_request(
     assert_problem(await org.delete(f"/v1/api-keys/{created['api_key']['id']}"), 404)
 
 
+async def test_a_key_deleted_through_one_api_process_stops_working_in_another(
+    org: Org, settings: Settings
+) -> None:
+    second_app = create_app(settings)
+    async with AsyncTestClient(app=second_app, base_url="http://herald.test") as second:
+        await wait_for(lambda: second_app.state.api_keys.caching, what="the key cache")
+        created = (await org.post("/v1/api-keys", json={"name": "tmp", "scopes": ["admin"]})).json()
+        headers = {"X-API-KEY": created["api_key"]["key"]}
+        for _ in range(2):  # the second request is served from the second process's cache
+            assert (await second.get("/v1/queues", headers=headers)).status_code == 200
+        assert (await org.delete(f"/v1/api-keys/{created['api_key']['id']}")).status_code == 204
+        assert_problem(await second.get("/v1/queues", headers=headers), 401)
+
+
 async def test_keys_are_stored_hashed(
     org: Org, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -87,3 +107,16 @@ async def test_another_organizations_key_id_is_404(org: Org, other_org: Org) -> 
     assert_problem(await other_org.delete(f"/v1/api-keys/{created['api_key']['id']}"), 404)
     listed = (await other_org.get("/v1/api-keys")).json()["api_keys"]
     assert all(k["id"] != created["api_key"]["id"] for k in listed)
+
+
+def test_every_authenticated_route_requires_a_scope(settings: Settings) -> None:
+    app = create_app(settings)
+    handlers = {
+        f"{method} {route.path}": handler
+        for route in app.routes
+        if not any(re.match(pattern, route.path) for pattern in UNAUTHENTICATED_PATHS)
+        for method, (handler, _) in getattr(route, "route_handler_map", {}).items()
+        if method != "OPTIONS"
+    }
+    assert len(handlers) > 40
+    assert [name for name, handler in handlers.items() if REQUIRED_SCOPE not in handler.opt] == []

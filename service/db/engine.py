@@ -37,7 +37,13 @@ async def create_pg_pool(settings: Settings, max_size: int | None = None) -> asy
         min_size=0,  # the API starts (and answers 503) while Postgres is down
         max_size=max_size or settings.ingest_writers + 8,
         server_settings={"application_name": "herald-ingest"},
+        reset=_keep_session,
     )
+
+
+async def _keep_session(_: asyncpg.Connection) -> None:
+    """Skips asyncpg's RESET ALL round trip on every release: this pool never changes
+    session state (no SET, LISTEN or advisory locks), so there is nothing to reset."""
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -27,7 +27,7 @@ from service.lib.pagination import (
 from service.listeners.repository import ListenerRepository
 from service.messages.views import delivery_view
 
-READ, WRITE = [requires("messages:read")], [requires("messages:write")]
+READ, WRITE = requires("messages:read"), requires("messages:write")
 
 
 def provide_deliveries(db_session: NamedDependency[AsyncSession], state: State) -> DeliveryService:
@@ -41,7 +41,7 @@ class DeliveryController(Controller):
     tags = ["deliveries"]
     dependencies = {"deliveries": Provide(provide_deliveries, sync_to_thread=False)}
 
-    @get("/deliveries", guards=READ, summary="A listener's deliveries, optionally by status")
+    @get("/deliveries", opt=READ, summary="A listener's deliveries, optionally by status")
     async def list_deliveries(
         self,
         queue_id: FromPath[uuid.UUID],
@@ -63,7 +63,7 @@ class DeliveryController(Controller):
 
     @get(
         "/deliveries/{delivery_id:uuid}/attempts",
-        guards=READ,
+        opt=READ,
         summary="Every attempt of a delivery",
     )
     async def list_attempts(
@@ -92,7 +92,7 @@ class DeliveryController(Controller):
     @post(
         "/deliveries/{delivery_id:uuid}/retry",
         status_code=202,
-        guards=WRITE,
+        opt=WRITE,
         summary="Retry a delivery",
     )
     async def retry(
@@ -106,7 +106,7 @@ class DeliveryController(Controller):
         await deliveries.retry(principal.org_id, queue_id, listener_id, delivery_id)
         return {"delivery_id": str(delivery_id), "status": "pending"}
 
-    @post("/replay", status_code=202, guards=WRITE, summary="Deliver a time window again")
+    @post("/replay", status_code=202, opt=WRITE, summary="Deliver a time window again")
     async def replay(
         self,
         queue_id: FromPath[uuid.UUID],

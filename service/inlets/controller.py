@@ -62,7 +62,7 @@ class InletController(Controller):
 
     @post(
         status_code=200,
-        guards=[requires("queues:write")],
+        opt=requires("queues:write"),
         summary="Create an inlet (token shown once)",
     )
     async def create(
@@ -75,7 +75,7 @@ class InletController(Controller):
         inlet, token = await inlets.create(principal.org_id, queue_id, data.name)
         return {"inlet": inlet_view(inlet, token), "_links": self_link(_href(inlet))}
 
-    @get(guards=[requires("queues:read")], summary="List a queue's inlets")
+    @get(opt=requires("queues:read"), summary="List a queue's inlets")
     async def list_inlets(
         self,
         queue_id: FromPath[uuid.UUID],
@@ -92,7 +92,7 @@ class InletController(Controller):
             "_links": list_links(f"/v1/queues/{queue_id}/inlets", limit, next_id),
         }
 
-    @get("/{inlet_id:uuid}", guards=[requires("queues:read")], summary="Get an inlet")
+    @get("/{inlet_id:uuid}", opt=requires("queues:read"), summary="Get an inlet")
     async def get_inlet(
         self,
         queue_id: FromPath[uuid.UUID],
@@ -105,7 +105,7 @@ class InletController(Controller):
 
     @delete(
         "/{inlet_id:uuid}",
-        guards=[requires("queues:write")],
+        opt=requires("queues:write"),
         summary="Delete an inlet; its URL stops working",
     )
     async def delete_inlet(
@@ -138,7 +138,7 @@ class InletIngestController(Controller):
         self, token: FromPath[str], request: Request[Any, Any, Any], state: State
     ) -> Response[dict[str, Any]]:
         inlet = await _resolve(state, token)
-        await state.rate_limiter.check(f"inlet:{inlet.id}")
+        state.rate_limiter.check(f"inlet:{inlet.id}")
         ingest: IngestService = state.ingest
         parsed = await read_ingest_request(
             request,

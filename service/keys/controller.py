@@ -6,11 +6,14 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, delete, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import Principal, requires
+from service.dependencies import after_commit
+from service.keys.cache import ApiKeyCache
 from service.keys.repository import ApiKeyRepository
 from service.keys.schemas import ApiKeyCreate
 from service.keys.service import ApiKeyService
@@ -39,7 +42,7 @@ def _read(row: Any, key: str | None = None) -> dict[str, Any]:
 class ApiKeyController(Controller):
     path = "/api-keys"
     tags = ["api-keys"]
-    guards = [requires("admin")]
+    opt = requires("admin")
     dependencies = {"service": Provide(provide_service, sync_to_thread=False)}
 
     @post(status_code=200, summary="Create an API key (the key is shown only here)")
@@ -74,5 +77,9 @@ class ApiKeyController(Controller):
         key_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         service: NamedDependency[ApiKeyService],
+        db_session: NamedDependency[AsyncSession],
+        state: State,
     ) -> None:
-        await service.revoke(principal.org_id, key_id)
+        key_hash = await service.revoke(principal.org_id, key_id)
+        api_keys: ApiKeyCache = state.api_keys
+        after_commit(db_session, lambda: api_keys.revoked(key_hash))

@@ -37,8 +37,11 @@ class ApiKeyRepository:
         result = await self.session.execute(query.order_by(ApiKey.id).limit(limit + 1))
         return list(result.scalars())
 
-    async def delete(self, org_id: uuid.UUID, key_id: uuid.UUID) -> bool:
+    async def delete(self, org_id: uuid.UUID, key_id: uuid.UUID) -> bytes | None:
+        """The deleted key's hash, or None when there was no such key."""
         result = await self.session.execute(
-            delete(ApiKey).where(ApiKey.org_id == org_id, ApiKey.id == key_id).returning(ApiKey.id)
+            delete(ApiKey)
+            .where(ApiKey.org_id == org_id, ApiKey.id == key_id)
+            .returning(ApiKey.key_hash)
         )
-        return result.scalar_one_or_none() is not None
+        return result.scalar_one_or_none()

@@ -33,6 +33,9 @@ class ApiKeyService:
     async def page(self, org_id: uuid.UUID, page: PageRequest) -> list[ApiKey]:
         return await self.repository.page(org_id, page.after, page.limit)
 
-    async def revoke(self, org_id: uuid.UUID, key_id: uuid.UUID) -> None:
-        if not await self.repository.delete(org_id, key_id):
+    async def revoke(self, org_id: uuid.UUID, key_id: uuid.UUID) -> bytes:
+        """Deletes the key; returns its hash, for the caches to forget once committed."""
+        key_hash = await self.repository.delete(org_id, key_id)
+        if key_hash is None:
             raise NotFound("API key not found")
+        return key_hash

@@ -30,7 +30,7 @@ from service.listeners.service import ListenerService
 from service.listeners.views import listener_href, listener_view
 from service.queues.repository import QueueRepository
 
-READ, WRITE = [requires("queues:read")], [requires("queues:write")]
+READ, WRITE = requires("queues:read"), requires("queues:write")
 
 
 def provide_service(db_session: NamedDependency[AsyncSession], state: State) -> ListenerService:
@@ -55,7 +55,7 @@ class ListenerController(Controller):
             "_links": self_link(listener_href(listener)),
         }
 
-    @post(status_code=200, guards=WRITE, summary="Register a listener on a queue")
+    @post(status_code=200, opt=WRITE, summary="Register a listener on a queue")
     async def create(
         self,
         queue_id: FromPath[uuid.UUID],
@@ -66,7 +66,7 @@ class ListenerController(Controller):
         listener = await service.create(principal.org_id, queue_id, data)
         return self._single(listener, service.settings)
 
-    @get(guards=READ, summary="List a queue's listeners")
+    @get(opt=READ, summary="List a queue's listeners")
     async def list_listeners(
         self,
         queue_id: FromPath[uuid.UUID],
@@ -83,7 +83,7 @@ class ListenerController(Controller):
             "_links": list_links(f"/v1/queues/{queue_id}/listeners", limit, next_id),
         }
 
-    @get("/{listener_id:uuid}", guards=READ, summary="Get a listener with its status and health")
+    @get("/{listener_id:uuid}", opt=READ, summary="Get a listener with its status and health")
     async def get_listener(
         self,
         queue_id: FromPath[uuid.UUID],
@@ -95,7 +95,7 @@ class ListenerController(Controller):
             await service.get(principal.org_id, queue_id, listener_id), service.settings
         )
 
-    @patch("/{listener_id:uuid}", guards=WRITE, summary="Update, pause or re-enable a listener")
+    @patch("/{listener_id:uuid}", opt=WRITE, summary="Update, pause or re-enable a listener")
     async def update(
         self,
         queue_id: FromPath[uuid.UUID],
@@ -109,7 +109,7 @@ class ListenerController(Controller):
 
     @delete(
         "/{listener_id:uuid}",
-        guards=WRITE,
+        opt=WRITE,
         summary="Delete a listener; its pending deliveries are cancelled",
     )
     async def delete_listener(
@@ -121,7 +121,7 @@ class ListenerController(Controller):
     ) -> None:
         await service.delete(principal.org_id, queue_id, listener_id)
 
-    @get("/{listener_id:uuid}/secret", guards=WRITE, summary="The listener's signing secret")
+    @get("/{listener_id:uuid}/secret", opt=WRITE, summary="The listener's signing secret")
     async def get_secret(
         self,
         queue_id: FromPath[uuid.UUID],
@@ -134,7 +134,7 @@ class ListenerController(Controller):
     @post(
         "/{listener_id:uuid}/secret/rotate",
         status_code=200,
-        guards=WRITE,
+        opt=WRITE,
         summary="Rotate the signing secret",
     )
     async def rotate_secret(

@@ -49,7 +49,7 @@ class QueueController(Controller):
     tags = ["queues"]
     dependencies = {"service": Provide(provide_service, sync_to_thread=False)}
 
-    @post(status_code=200, guards=[requires("queues:write")], summary="Create a queue")
+    @post(status_code=200, opt=requires("queues:write"), summary="Create a queue")
     async def create(
         self,
         data: JSONBody[QueueCreate],
@@ -58,7 +58,7 @@ class QueueController(Controller):
     ) -> dict[str, Any]:
         return _single(await service.create(principal.org_id, data))
 
-    @get(guards=[requires("queues:read")], summary="List queues")
+    @get(opt=requires("queues:read"), summary="List queues")
     async def list_queues(
         self,
         principal: NamedDependency[Principal],
@@ -73,7 +73,7 @@ class QueueController(Controller):
             "_links": list_links("/v1/queues", limit, next_id),
         }
 
-    @get("/{queue_id:uuid}", guards=[requires("queues:read")], summary="Get a queue")
+    @get("/{queue_id:uuid}", opt=requires("queues:read"), summary="Get a queue")
     async def get_queue(
         self,
         queue_id: FromPath[uuid.UUID],
@@ -82,7 +82,7 @@ class QueueController(Controller):
     ) -> dict[str, Any]:
         return _single(await service.get(principal.org_id, queue_id))
 
-    @patch("/{queue_id:uuid}", guards=[requires("queues:write")], summary="Update a queue")
+    @patch("/{queue_id:uuid}", opt=requires("queues:write"), summary="Update a queue")
     async def update(
         self,
         queue_id: FromPath[uuid.UUID],
@@ -94,7 +94,7 @@ class QueueController(Controller):
 
     @delete(
         "/{queue_id:uuid}",
-        guards=[requires("queues:write")],
+        opt=requires("queues:write"),
         summary="Delete a queue and its listeners",
     )
     async def delete_queue(

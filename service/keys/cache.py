@@ -1,0 +1,102 @@
+"""API keys by hash, cached per process, with revocations heard on Redis pub/sub.
+
+A Postgres lookup per request costs more than the rest of an ingest request. The cache is
+used only while this process is subscribed to the revocation channel: a revoking request
+publishes after its commit and before it answers 204, so a revoked key stops working at
+once in every process. While not subscribed (Redis down, reconnecting), every lookup goes
+to Postgres and the cache starts empty again afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import asyncpg
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from service.auth import Principal
+from service.lib.secrets import hash_token
+
+logger = logging.getLogger("herald.keys")
+
+CHANNEL = "herald:api-keys:revoked"
+FIND_KEY = "SELECT id, org_id, scopes FROM api_keys WHERE key_hash = $1"
+TTL_S = 60.0  # bounds staleness for keys deleted behind Herald's back (by hand in SQL)
+MAX_ENTRIES = 10_000
+RESUBSCRIBE_S = 1.0
+
+
+class ApiKeyCache:
+    def __init__(self, pool: asyncpg.Pool, redis: Redis) -> None:
+        self._pool = pool
+        self._redis = redis
+        self._entries: dict[bytes, tuple[Principal, float]] = {}
+        self._subscribed = False
+        self._revocations = 0  # a lookup that overlapped a revocation is not cached
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="api-key-revocations")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    @property
+    def caching(self) -> bool:
+        """Whether revocations are heard, so that lookups may be served from memory."""
+        return self._subscribed
+
+    async def principal(self, key: str) -> Principal | None:
+        """The key's principal, or None when no such key exists."""
+        key_hash = hash_token(key)
+        cached = self._entries.get(key_hash)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        revocations = self._revocations
+        row = await self._pool.fetchrow(FIND_KEY, key_hash)
+        if row is None:
+            return None
+        principal = Principal(
+            org_id=row["org_id"], key_id=row["id"], scopes=frozenset(row["scopes"])
+        )
+        if self._subscribed and revocations == self._revocations:
+            if len(self._entries) >= MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key_hash] = (principal, time.monotonic() + TTL_S)
+        return principal
+
+    async def revoked(self, key_hash: bytes) -> None:
+        """Call after the deletion committed: forgets the key here and in every process."""
+        self._forget(key_hash)
+        try:
+            await self._redis.publish(CHANNEL, key_hash)
+        except (RedisError, OSError) as exc:
+            # Every other process lost Redis too, so none of them is using its cache.
+            logger.warning("api key revocation not published: %r", exc)
+
+    def _forget(self, key_hash: bytes) -> None:
+        self._revocations += 1
+        self._entries.pop(key_hash, None)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.subscribe(CHANNEL)
+                    async for message in pubsub.listen():
+                        if message["type"] == "subscribe":
+                            self._entries.clear()
+                            self._subscribed = True
+                        elif message["type"] == "message":
+                            self._forget(message["data"])
+            except (RedisError, OSError) as exc:
+                logger.warning("api key revocations not heard, cache off: %r", exc)
+            finally:
+                self._subscribed = False
+                self._entries.clear()
+            await asyncio.sleep(RESUBSCRIBE_S)
