@@ -1,7 +1,12 @@
 """Queues per contract, with conventions: /v1 and unversioned, pretty, pagination, errors."""
 
-import httpx
+import uuid
 
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.db.models import Delivery
 from tests.conftest import Org, assert_problem
 
 
@@ -112,3 +117,30 @@ async def test_unknown_route_and_wrong_method(org: Org, http: httpx.AsyncClient)
     assert_problem(await org.get("/v1/nothing-here"), 404)
     assert_problem(await org.get("/v1/queues/not-a-uuid"), 404)
     assert_problem(await org.request("PUT", "/v1/queues"), 405)
+
+
+async def test_deleting_a_queue_cancels_its_deliveries_and_hides_its_messages(
+    org: Org, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    queue = await org.create_queue()
+    listener = await org.create_listener(queue["id"], enabled=False)  # holds its deliveries
+    ingested = await org.post(
+        f"/v1/queues/{queue['id']}/messages", content=b'{"a": 1}', headers={"Sync": "1"}
+    )
+    message_id = ingested.json()["messages"][0]["id"]
+    batch = ingested.json()["_links"]["self"]["href"]
+    assert (await org.get(batch)).status_code == 200
+
+    assert (await org.delete(f"/v1/queues/{queue['id']}")).status_code == 204
+
+    assert_problem(await org.get(batch), 404)
+    assert_problem(await org.get(f"/v1/queues/{queue['id']}/messages/{message_id}"), 404)
+    assert_problem(await org.get(f"/v1/queues/{queue['id']}/messages/{message_id}/payload"), 404)
+    assert_problem(await org.post(f"/v1/queues/{queue['id']}/messages", content=b"x"), 404)
+    async with sessionmaker() as session:
+        statuses = (
+            await session.scalars(
+                select(Delivery.status).where(Delivery.listener_id == uuid.UUID(listener["id"]))
+            )
+        ).all()
+    assert statuses == ["cancelled"]

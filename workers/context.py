@@ -16,6 +16,7 @@ from service.lib.secrets import SecretBox
 from workers.recorder import Recorder
 from workers.sinks import Sink
 from workers.sinks.http import HttpSink
+from workers.wake_signals import WakeSignals
 
 
 @dataclass
@@ -28,6 +29,7 @@ class WorkerContext:
     secret_box: SecretBox
     sinks: dict[str, Sink]
     probe_client: httpx.AsyncClient
+    wake_signals: WakeSignals
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
@@ -47,9 +49,11 @@ class WorkerContext:
             secret_box=SecretBox(settings.secret_key),
             sinks=sinks,
             probe_client=httpx.AsyncClient(trust_env=False, follow_redirects=False),
+            wake_signals=WakeSignals(redis, settings.arq_queue_name),
         )
 
     async def close(self) -> None:
+        await self.wake_signals.close()
         await self.waker.close()
         await self.recorder.close()
         for sink in self.sinks.values():

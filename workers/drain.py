@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 from service.deliveries.wakeup import dirty_key, queued_key
@@ -33,6 +34,8 @@ from workers.sinks import SinkResult
 logger = logging.getLogger("herald.drain")
 
 IDLE_POLL_S = 0.05
+LINGER_S = 2.0
+LINGER_POLL_S = 0.5  # the dirty flag is read this often even if a wake-up signal is lost
 STATUS_BY_VERDICT = {
     Verdict.DELIVERED: "delivered",
     Verdict.RETRY: "pending",
@@ -51,6 +54,7 @@ class Drain:
         self.bucket: TokenBucket | None = None
         self.sent = 0
         self._reload = True
+        self.woken = asyncio.Event()
 
     async def run(self) -> int:
         """Returns how many attempts it made (0 when another drain holds the listener)."""
@@ -60,13 +64,16 @@ class Drain:
                 return 0
             await redis.delete(queued_key(self.listener_id), dirty_key(self.listener_id))
             try:
-                await self._loop()
+                with self.ctx.wake_signals.watch(self.listener_id) as self.woken:
+                    await self._loop()
             except asyncio.CancelledError:
                 await self._give_back()
                 raise
+            # From here on a wake-up must queue a new drain rather than count on this one.
+            await redis.delete(queued_key(self.listener_id))
         # A wake-up that came while we were leaving found the lock held: honour it now.
         if await redis.exists(dirty_key(self.listener_id)) and not self.ctx.stopping.is_set():
-            await self.ctx.waker.wake_now([self.listener_id])
+            await self.ctx.waker.wake_now([self.listener_id], force=True)
         return self.sent
 
     async def _loop(self) -> None:
@@ -87,14 +94,42 @@ class Drain:
                 if can_claim and (more or await self._consume_dirty()):
                     more, self._reload = True, True
                     continue
-                return
-            done, _ = await asyncio.wait(
-                self.in_flight, timeout=IDLE_POLL_S, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in done:
-                self.in_flight.pop(task)
-                if task.exception() is not None:
-                    logger.error("delivery task failed", exc_info=task.exception())
+                if not can_claim or not await self._linger():
+                    return
+                more, self._reload = True, True
+                continue
+            await self._wait_for_progress()
+
+    async def _linger(self) -> bool:
+        """Idle: waits up to LINGER_S for new work, so that a steady trickle of messages
+        does not pay for a new drain job each. True when work came."""
+        deadline = asyncio.get_running_loop().time() + LINGER_S
+        while not self.ctx.stopping.is_set():
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return False
+            await self._wait_for(self.ctx.stopping.wait(), seconds=min(remaining, LINGER_POLL_S))
+            if await self._consume_dirty():
+                return True
+        return False
+
+    async def _wait_for_progress(self) -> None:
+        """Until a delivery finishes, new work is signalled, or IDLE_POLL_S passes."""
+        await self._wait_for(*self.in_flight, seconds=IDLE_POLL_S)
+        for task in [task for task in self.in_flight if task.done()]:
+            self.in_flight.pop(task)
+            if task.exception() is not None:
+                logger.error("delivery task failed", exc_info=task.exception())
+
+    async def _wait_for(self, *waits: Awaitable[object], seconds: float) -> None:
+        """Until one of `waits` is done, this listener is woken, or `seconds` pass."""
+        woken = asyncio.ensure_future(self.woken.wait())
+        tasks = {woken, *(asyncio.ensure_future(w) for w in waits)}
+        await asyncio.wait(tasks, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task not in self.in_flight:
+                task.cancel()
+        self.woken.clear()  # what it announced is read from the dirty flag next
 
     def _can_claim(self) -> bool:
         listener = self.listener

@@ -10,7 +10,7 @@ import asyncpg
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.models import Batch
+from service.db.models import Batch, Queue
 
 CURSOR_PREFETCH = 500
 MESSAGES_SQL = (
@@ -26,8 +26,11 @@ class BatchRepository:
         self.session = session
 
     async def get(self, org_id: uuid.UUID, batch_id: uuid.UUID) -> Batch | None:
+        # Through its queue: a deleted queue's batches are gone for the API at once.
         result = await self.session.execute(
-            select(Batch).where(Batch.org_id == org_id, Batch.id == batch_id)
+            select(Batch)
+            .join(Queue, Queue.id == Batch.queue_id)
+            .where(Batch.org_id == org_id, Batch.id == batch_id, Queue.org_id == org_id)
         )
         return result.scalar_one_or_none()
 

@@ -28,6 +28,11 @@ def dirty_key(listener_id: uuid.UUID | str) -> str:
     return f"herald:dirty:{listener_id}"
 
 
+def wake_channel(arq_queue_name: str) -> str:
+    """Where woken listener ids are published, for drains already running (a latency hint)."""
+    return f"herald:wake:{arq_queue_name}"
+
+
 def queued_key(listener_id: uuid.UUID | str) -> str:
     return f"herald:queued:{listener_id}"
 
@@ -36,6 +41,7 @@ class Waker:
     def __init__(self, redis: ArqRedis, queue_name: str) -> None:
         self.redis = redis
         self.queue_name = queue_name
+        self.channel = wake_channel(queue_name)
         self._pending: set[uuid.UUID] = set()
         self._flushing: asyncio.Task[None] | None = None
 
@@ -45,8 +51,9 @@ class Waker:
         if self._pending and (self._flushing is None or self._flushing.done()):
             self._flushing = asyncio.create_task(self._flush())
 
-    async def wake_now(self, listener_ids: Iterable[uuid.UUID]) -> None:
-        await self._enqueue(set(listener_ids))
+    async def wake_now(self, listener_ids: Iterable[uuid.UUID], *, force: bool = False) -> None:
+        """Queues the drains now; `force` queues them even if one was queued moments ago."""
+        await self._enqueue(set(listener_ids), force=force)
 
     async def _flush(self) -> None:
         await asyncio.sleep(COALESCE_S)
@@ -54,7 +61,7 @@ class Waker:
             batch, self._pending = self._pending, set()
             await self._enqueue(batch)
 
-    async def _enqueue(self, listener_ids: set[uuid.UUID]) -> None:
+    async def _enqueue(self, listener_ids: set[uuid.UUID], *, force: bool = False) -> None:
         if not listener_ids:
             return
         ordered = list(listener_ids)
@@ -62,9 +69,11 @@ class Waker:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for listener_id in ordered:
                     pipe.set(dirty_key(listener_id), b"1", ex=DIRTY_TTL_S)
-                    pipe.set(queued_key(listener_id), b"1", px=QUEUED_TTL_MS, nx=True)
+                    pipe.set(queued_key(listener_id), b"1", px=QUEUED_TTL_MS, nx=not force)
+                pipe.publish(self.channel, ",".join(str(lid) for lid in ordered))
                 results = await pipe.execute()
-            newly_queued = [lid for lid, fresh in zip(ordered, results[1::2], strict=True) if fresh]
+            queued = results[1 : 2 * len(ordered) : 2]
+            newly_queued = [lid for lid, fresh in zip(ordered, queued, strict=True) if fresh]
             await asyncio.gather(
                 *(
                     self.redis.enqueue_job(DRAIN_JOB, str(lid), _queue_name=self.queue_name)

@@ -8,9 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.models import Delivery, Listener
-
-OPEN_DELIVERY_STATUSES = ("pending", "in_flight")
+from service.db.models import OPEN_STATUSES, Delivery, Listener
 
 
 class ListenerRepository:
@@ -50,7 +48,7 @@ class ListenerRepository:
     async def cancel_open_deliveries(self, listener_id: uuid.UUID) -> None:
         await self.session.execute(
             update(Delivery)
-            .where(Delivery.listener_id == listener_id, Delivery.status.in_(OPEN_DELIVERY_STATUSES))
+            .where(Delivery.listener_id == listener_id, Delivery.status.in_(OPEN_STATUSES))
             .values(status="cancelled", next_attempt_at=None, lease_expires_at=None)
         )
 

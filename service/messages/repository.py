@@ -32,10 +32,11 @@ class MessageRepository:
     async def get(
         self, org_id: uuid.UUID, queue_id: uuid.UUID, message_id: uuid.UUID
     ) -> Message | None:
+        # Through its queue: a deleted queue's messages are gone for the API at once.
         result = await self.session.execute(
-            select(Message).where(
-                Message.org_id == org_id, Message.queue_id == queue_id, Message.id == message_id
-            )
+            select(Message)
+            .join(Queue, Queue.id == Message.queue_id)
+            .where(Queue.org_id == org_id, Message.queue_id == queue_id, Message.id == message_id)
         )
         return result.scalar_one_or_none()
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.models import Queue
+from service.db.models import OPEN_STATUSES, Delivery, Listener, Queue
 
 
 class DuplicateName(Exception):
@@ -53,7 +53,22 @@ class QueueRepository:
         return list(result.scalars())
 
     async def delete(self, org_id: uuid.UUID, queue_id: uuid.UUID) -> bool:
-        result = await self.session.execute(
-            delete(Queue).where(Queue.org_id == org_id, Queue.id == queue_id).returning(Queue.id)
+        """Deletes the queue with its listeners and inlets, and cancels its open deliveries.
+
+        The queue row is locked first: that waits for ingest statements holding it (KEY
+        SHARE), so the cancel below sees their deliveries, and later ones find no queue.
+        Its messages and past deliveries are left to the retention purge.
+        """
+        locked = await self.session.scalar(
+            select(Queue.id).where(Queue.org_id == org_id, Queue.id == queue_id).with_for_update()
         )
-        return result.scalar_one_or_none() is not None
+        if locked is None:
+            return False
+        listeners = select(Listener.id).where(Listener.queue_id == queue_id).scalar_subquery()
+        await self.session.execute(
+            update(Delivery)
+            .where(Delivery.listener_id.in_(listeners), Delivery.status.in_(OPEN_STATUSES))
+            .values(status="cancelled", next_attempt_at=None, lease_expires_at=None)
+        )
+        await self.session.execute(delete(Queue).where(Queue.id == queue_id))
+        return True

@@ -11,6 +11,9 @@ from service.db.base import Base, CreatedAtMixin, IdMixin
 DELIVERY_STATUSES = ("pending", "in_flight", "delivered", "failed", "cancelled")
 
 
+OPEN_STATUSES = ("pending", "in_flight")  # a delivery that may still be attempted
+
+
 class Delivery(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -49,8 +52,9 @@ class Delivery(IdMixin, CreatedAtMixin, Base):
         },
     )
 
-    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
-    listener_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("listeners.id", ondelete="CASCADE"))
+    # No foreign keys on the ingest tables: see migration 0004.
+    message_id: Mapped[uuid.UUID]
+    listener_id: Mapped[uuid.UUID]
     status: Mapped[str] = mapped_column(Text, default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Attempts made before the last manual retry or replay, which starts the schedule anew.

@@ -33,8 +33,9 @@ class Batch(IdMixin, Base):
         ),
     )
 
-    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
-    queue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"))
+    # No foreign keys on the ingest tables: see migration 0004.
+    org_id: Mapped[uuid.UUID]
+    queue_id: Mapped[uuid.UUID]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
@@ -46,9 +47,7 @@ class Batch(IdMixin, Base):
 class BatchFailure(Base):
     __tablename__ = "batch_failures"
 
-    batch_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True
-    )
+    batch_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     index: Mapped[int] = mapped_column(Integer, primary_key=True)
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
@@ -61,9 +60,9 @@ class Message(IdMixin, Base):
         Index("ix_messages_batch_id_index", "batch_id", "index"),
     )
 
-    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
-    queue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"))
-    batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    org_id: Mapped[uuid.UUID]
+    queue_id: Mapped[uuid.UUID]
+    batch_id: Mapped[uuid.UUID]
     index: Mapped[int] = mapped_column(Integer)
     content_type: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(Integer)
@@ -77,7 +76,5 @@ class MessagePayload(CreatedAtMixin, Base):
 
     __tablename__ = "message_payloads"
 
-    message_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
-    )
+    message_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     body: Mapped[bytes] = mapped_column(LargeBinary)

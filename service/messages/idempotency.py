@@ -1,0 +1,64 @@
+"""Idempotency keys: the first request under a key (per queue, for 24 h) is stored, a repeat
+gets the first response back and stores nothing. Runs inside the writer's transaction."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from service.messages.records import IngestJob
+
+
+async def lock_queues(
+    connection: asyncpg.Connection, queue_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    # KEY SHARE keeps each queue from being deleted until this batch is committed.
+    rows = await connection.fetch(
+        "SELECT id, org_id FROM queues WHERE id = ANY($1::uuid[]) FOR KEY SHARE", list(queue_ids)
+    )
+    return {row["id"]: row["org_id"] for row in rows}
+
+
+async def claim_idempotency_key(
+    connection: asyncpg.Connection, job: IngestJob, ttl: timedelta
+) -> dict[str, Any] | None:
+    """Inserts the job's batch under its key; returns the stored response if the key was taken."""
+    insert = (
+        "INSERT INTO batches (id, org_id, queue_id, received_at, accepted, rejected,"
+        " idempotency_key, response)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)"
+        " ON CONFLICT (queue_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
+        " DO NOTHING RETURNING id"
+    )
+    args = (
+        job.batch_id,
+        job.org_id,
+        job.queue_id,
+        job.received_at,
+        len(job.messages),
+        len(job.failures),
+        job.idempotency_key,
+        json.dumps(job.response),
+    )
+    if await connection.fetchval(insert, *args) is not None:
+        return None
+    existing = await connection.fetchrow(
+        "SELECT id, received_at, response FROM batches"
+        " WHERE queue_id = $1 AND idempotency_key = $2 FOR UPDATE",
+        job.queue_id,
+        job.idempotency_key,
+    )
+    if existing is not None and existing["received_at"] > job.received_at - ttl:
+        stored: dict[str, Any] = json.loads(existing["response"])
+        return stored
+    if existing is not None:
+        # The key's 24 hours are over: it now names this new batch.
+        await connection.execute(
+            "UPDATE batches SET idempotency_key = NULL WHERE id = $1", existing["id"]
+        )
+    await connection.fetchval(insert, *args)
+    return None

@@ -1,0 +1,128 @@
+"""One SQL statement that stores a group of ingest jobs: batches, messages, payloads, failures
+and the fan-out delivery rows, for the queues that exist and belong to the job's organization.
+
+A single statement is atomic on its own, so the hot path needs no BEGIN/COMMIT round trips:
+one round trip per group, which matters as much for latency as for throughput.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from service.messages.records import IngestJob
+
+STORE_GROUP = """
+WITH job AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::int[],
+                         $6::int[], $7::bool[])
+        AS j(batch_id, org_id, queue_id, received_at, accepted, rejected, new_batch)
+), owned AS (
+    -- KEY SHARE keeps each queue from being deleted until this statement commits.
+    SELECT q.id, q.org_id FROM queues q
+     WHERE (q.id, q.org_id) IN (SELECT queue_id, org_id FROM job)
+       FOR KEY SHARE
+), stored_job AS (
+    SELECT job.* FROM job JOIN owned ON owned.id = job.queue_id AND owned.org_id = job.org_id
+), new_batch AS (
+    INSERT INTO batches (id, org_id, queue_id, received_at, accepted, rejected)
+    SELECT batch_id, org_id, queue_id, received_at, accepted, rejected
+      FROM stored_job WHERE new_batch
+), item AS (
+    SELECT * FROM unnest($8::uuid[], $9::uuid[], $10::int[], $11::text[], $12::bytea[],
+                         $13::jsonb[])
+        AS i(id, batch_id, index, content_type, body, original_headers)
+), new_message AS (
+    INSERT INTO messages (id, org_id, queue_id, batch_id, index, content_type, size,
+                          received_at, original_headers)
+    SELECT item.id, j.org_id, j.queue_id, item.batch_id, item.index, item.content_type,
+           length(item.body), j.received_at, item.original_headers
+      FROM item JOIN stored_job j ON j.batch_id = item.batch_id
+    RETURNING id, queue_id, received_at
+), new_payload AS (
+    INSERT INTO message_payloads (message_id, body, created_at)
+    SELECT item.id, item.body, j.received_at
+      FROM item JOIN stored_job j ON j.batch_id = item.batch_id
+), new_delivery AS (
+    INSERT INTO deliveries (id, message_id, listener_id, status, attempts, next_attempt_at,
+                            created_at)
+    SELECT herald_uuid7(), m.id, l.id, 'pending', 0, m.received_at, m.received_at
+      FROM new_message m
+      JOIN listeners l ON l.queue_id = m.queue_id
+       AND l.status IN ('active', 'paused') AND l.deleted_at IS NULL
+    RETURNING listener_id
+), new_failure AS (
+    INSERT INTO batch_failures (batch_id, index, reason, raw)
+    SELECT f.batch_id, f.index, f.reason, f.raw
+      FROM unnest($14::uuid[], $15::int[], $16::text[], $17::bytea[])
+           AS f(batch_id, index, reason, raw)
+      JOIN stored_job j ON j.batch_id = f.batch_id
+)
+SELECT owned.id AS queue_id, owned.org_id,
+       ARRAY(SELECT l.id FROM listeners l
+              WHERE l.queue_id = owned.id AND l.id IN (SELECT listener_id FROM new_delivery)
+              ORDER BY l.id) AS listener_ids
+  FROM owned
+"""
+
+
+@dataclass
+class StoredGroup:
+    """The queues found (id -> org) and, per queue, the listeners that got deliveries."""
+
+    owners: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+    listeners: dict[uuid.UUID, tuple[uuid.UUID, ...]] = field(default_factory=dict)
+
+
+async def store_group(
+    connection: asyncpg.Connection | asyncpg.Pool,
+    jobs: list[IngestJob],
+    *,
+    batch_exists: frozenset[uuid.UUID] = frozenset(),
+) -> StoredGroup:
+    """Stores `jobs` whose queue exists in their organization; others are left out.
+
+    `batch_exists`: batches already inserted (idempotent requests claim theirs first).
+    """
+    rows = await connection.fetch(STORE_GROUP, *_parameters(jobs, batch_exists))
+    stored = StoredGroup()
+    for row in rows:
+        stored.owners.add((row["queue_id"], row["org_id"]))
+        stored.listeners[row["queue_id"]] = tuple(row["listener_ids"])
+    return stored
+
+
+def _parameters(jobs: list[IngestJob], batch_exists: frozenset[uuid.UUID]) -> list[list[Any]]:
+    job_columns: list[list[Any]] = [[] for _ in range(7)]
+    item_columns: list[list[Any]] = [[] for _ in range(6)]
+    failure_columns: list[list[Any]] = [[] for _ in range(4)]
+    for job in jobs:
+        values = (
+            job.batch_id,
+            job.org_id,
+            job.queue_id,
+            job.received_at,
+            len(job.messages),
+            len(job.failures),
+            job.batch_id not in batch_exists,
+        )
+        for column, value in zip(job_columns, values, strict=True):
+            column.append(value)
+        headers = json.dumps(job.original_headers) if job.original_headers is not None else None
+        for message in job.messages:
+            item_columns[0].append(message.id)
+            item_columns[1].append(job.batch_id)
+            item_columns[2].append(message.index)
+            item_columns[3].append(message.content_type)
+            item_columns[4].append(message.body)
+            item_columns[5].append(headers)
+        for failure in job.failures:
+            failure_columns[0].append(job.batch_id)
+            failure_columns[1].append(failure.index)
+            failure_columns[2].append(failure.reason)
+            failure_columns[3].append(failure.raw)
+    return [*job_columns, *item_columns, *failure_columns]
