@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     max_request_bytes: int = 5 * 1024 * 1024
     max_messages_per_request: int = 10_000
     idempotency_ttl_s: int = 24 * 3600
+    # How long messages, attempts and batches are kept when a queue sets no retention_days.
+    retention_days: int = 30
 
     liveness_interval_s: float = 30.0
     liveness_timeout_s: float = 5.0

@@ -12,6 +12,7 @@ from service.config import Settings
 from workers.context import WorkerContext
 from workers.drain import drain_listener
 from workers.liveness import probe_liveness
+from workers.retention import purge
 from workers.sweeper import sweep
 
 EVERY_SECOND = set(range(60))
@@ -45,6 +46,7 @@ def build_worker_settings(settings: Settings | None = None) -> dict[str, Any]:
         "cron_jobs": [
             cron(sweep, second=EVERY_SECOND, run_at_startup=True, keep_result=0, unique=True),
             cron(probe_liveness, second=EVERY_SECOND, keep_result=0, unique=True),
+            cron(purge, second={30}, keep_result=0, unique=True, timeout=120),
         ],
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         "queue_name": settings.arq_queue_name,

@@ -8,7 +8,6 @@ skipped and do not count towards the index.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 
@@ -55,7 +54,7 @@ def _oversized(body: bytes, max_item_bytes: int) -> str | None:
 
 def _collect(segments: list[bytes], max_item_bytes: int, max_items: int, check_json: bool) -> Split:
     split = Split()
-    decoder = msgspec.json.Decoder()
+    decoder = msgspec.json.Decoder(msgspec.Raw)  # validates without building objects
     index = 0
     for segment in segments:
         if not segment.strip():
@@ -73,7 +72,7 @@ def _collect(segments: list[bytes], max_item_bytes: int, max_items: int, check_j
     return split
 
 
-def _json_error(decoder: msgspec.json.Decoder[Any], line: bytes) -> str | None:
+def _json_error(decoder: msgspec.json.Decoder[msgspec.Raw], line: bytes) -> str | None:
     try:
         line.decode("utf-8")
     except UnicodeDecodeError as exc:

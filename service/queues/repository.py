@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.models import OPEN_STATUSES, Delivery, Listener, Queue
+from service.db.models import OPEN_STATUSES, DeletedQueue, Delivery, Listener, Queue
 
 
 class DuplicateName(Exception):
@@ -57,7 +57,7 @@ class QueueRepository:
 
         The queue row is locked first: that waits for ingest statements holding it (KEY
         SHARE), so the cancel below sees their deliveries, and later ones find no queue.
-        Its messages and past deliveries are left to the retention purge.
+        Its messages and past deliveries are left to the retention purge (workers/retention.py).
         """
         locked = await self.session.scalar(
             select(Queue.id).where(Queue.org_id == org_id, Queue.id == queue_id).with_for_update()
@@ -71,4 +71,5 @@ class QueueRepository:
             .values(status="cancelled", next_attempt_at=None, lease_expires_at=None)
         )
         await self.session.execute(delete(Queue).where(Queue.id == queue_id))
+        self.session.add(DeletedQueue(queue_id=queue_id))  # for the retention purge
         return True

@@ -4,7 +4,7 @@ from service.db.models.deliveries import OPEN_STATUSES, Attempt, Delivery
 from service.db.models.listeners import Listener
 from service.db.models.messages import Batch, BatchFailure, Inlet, Message, MessagePayload
 from service.db.models.organizations import ApiKey, Organization
-from service.db.models.queues import Queue
+from service.db.models.queues import DeletedQueue, Queue
 
 __all__ = [
     "OPEN_STATUSES",
@@ -12,6 +12,7 @@ __all__ = [
     "Attempt",
     "Batch",
     "BatchFailure",
+    "DeletedQueue",
     "Delivery",
     "Inlet",
     "Listener",

@@ -17,3 +17,12 @@ class Queue(IdMixin, CreatedAtMixin, Base):
     name: Mapped[str] = mapped_column(Text)
     retention_days: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DeletedQueue(Base):
+    """A deleted queue whose messages the retention purge has not finished deleting."""
+
+    __tablename__ = "deleted_queues"
+
+    queue_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    deleted_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,105 @@
+"""The retention purge (arq cron, every minute): deletes what Herald no longer keeps, in
+bounded batches, so that every statement is short and holds its locks briefly.
+
+- messages older than their queue's `retention_days` (HERALD_RETENTION_DAYS when unset),
+  with their payloads, deliveries and attempts, unless a delivery is still open;
+- everything a deleted queue left behind, then the queue's deleted_queues row;
+- batches (and their failures) past retention once none of their messages is left.
+Ids are UUIDv7, so "older than" is an id range on the (queue_id, id) index.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from service.db.base import utcnow
+from workers.context import WorkerContext
+
+PURGE_MESSAGES = """
+    WITH doomed AS (
+        SELECT m.id FROM messages m
+         WHERE m.queue_id = $1 AND m.id < $2
+           AND NOT ($4 AND EXISTS (SELECT FROM deliveries d WHERE d.message_id = m.id
+                                      AND d.status IN ('pending', 'in_flight')))
+         ORDER BY m.id
+         LIMIT $3
+    ), gone_deliveries AS (
+        DELETE FROM deliveries d USING doomed WHERE d.message_id = doomed.id
+    ), gone_payloads AS (
+        DELETE FROM message_payloads p USING doomed WHERE p.message_id = doomed.id
+    )
+    DELETE FROM messages m USING doomed WHERE m.id = doomed.id
+"""
+PURGE_BATCHES = """
+    WITH gone AS (
+        DELETE FROM batches b
+         WHERE b.id IN (SELECT id FROM batches
+                         WHERE queue_id = $1 AND id < $2
+                           AND NOT EXISTS (SELECT FROM messages m WHERE m.batch_id = batches.id)
+                         LIMIT $3)
+        RETURNING b.id
+    ), gone_failures AS (
+        DELETE FROM batch_failures f USING gone WHERE f.batch_id = gone.id
+    )
+    SELECT count(*) FROM gone
+"""
+EVERYTHING = uuid.UUID(int=(1 << 128) - 1)
+BATCH = 1000
+BUDGET_S = 20.0  # per run; the next minute's run carries on
+
+
+def id_floor(at: datetime) -> uuid.UUID:
+    """The smallest UUIDv7 of the millisecond `at`: every id below it is older."""
+    return uuid.UUID(int=int(at.timestamp() * 1000) << 80)
+
+
+async def purge_expired(
+    pool: asyncpg.Pool, default_days: int, *, now: datetime | None = None, batch: int = BATCH
+) -> dict[str, int]:
+    """One pass over every queue; returns how many messages and batches it deleted."""
+    now = now or utcnow()
+    deadline = time.monotonic() + BUDGET_S
+    counts = {"messages": 0, "batches": 0}
+    for row in await pool.fetch("SELECT id, retention_days FROM queues"):
+        cutoff = id_floor(now - timedelta(days=row["retention_days"] or default_days))
+        await _purge_queue(pool, row["id"], cutoff, True, batch, deadline, counts)
+    for row in await pool.fetch("SELECT queue_id FROM deleted_queues"):
+        if await _purge_queue(pool, row["queue_id"], EVERYTHING, False, batch, deadline, counts):
+            await pool.execute("DELETE FROM deleted_queues WHERE queue_id = $1", row["queue_id"])
+    return counts
+
+
+async def _purge_queue(
+    pool: asyncpg.Pool,
+    queue_id: uuid.UUID,
+    cutoff: uuid.UUID,
+    keep_open: bool,
+    batch: int,
+    deadline: float,
+    counts: dict[str, int],
+) -> bool:
+    """True when nothing is left to purge for this queue."""
+    for sql, key in ((PURGE_MESSAGES, "messages"), (PURGE_BATCHES, "batches")):
+        while True:
+            if time.monotonic() > deadline:
+                return False
+            if key == "messages":
+                status = await pool.execute(sql, queue_id, cutoff, batch, keep_open)
+                deleted = int(status.split()[-1])
+            else:
+                deleted = await pool.fetchval(sql, queue_id, cutoff, batch)
+            counts[key] += deleted
+            if deleted < batch:
+                break
+    return True
+
+
+async def purge(ctx: dict[str, Any]) -> dict[str, int]:
+    """arq cron job."""
+    herald: WorkerContext = ctx["herald"]
+    return await purge_expired(herald.pool, herald.settings.retention_days)
