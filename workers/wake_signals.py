@@ -9,26 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import uuid
 from collections.abc import Iterator
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from service.deliveries.wakeup import wake_channel
-
-logger = logging.getLogger("herald.wake")
-
-RESUBSCRIBE_S = 1.0
+from service.lib.pubsub import Subscription
 
 
 class WakeSignals:
     def __init__(self, redis: Redis, arq_queue_name: str) -> None:
-        self._redis = redis
-        self._channel = wake_channel(arq_queue_name)
         self._events: dict[uuid.UUID, asyncio.Event] = {}
-        self._task = asyncio.create_task(self._listen(), name="wake-signals")
+        self._subscription = Subscription(redis, wake_channel(arq_queue_name), self._signal)
 
     @contextlib.contextmanager
     def watch(self, listener_id: uuid.UUID) -> Iterator[asyncio.Event]:
@@ -41,20 +34,7 @@ class WakeSignals:
                 del self._events[listener_id]
 
     async def close(self) -> None:
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _listen(self) -> None:
-        while True:
-            try:
-                async with self._redis.pubsub() as pubsub:
-                    await pubsub.subscribe(self._channel)
-                    async for message in pubsub.listen():
-                        if message["type"] == "message":
-                            self._signal(message["data"])
-            except (RedisError, OSError) as exc:
-                logger.warning("wake-up signals not heard: %r", exc)
-            await asyncio.sleep(RESUBSCRIBE_S)
+        await self._subscription.close()
 
     def _signal(self, data: bytes) -> None:
         for raw in data.split(b","):

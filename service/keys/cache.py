@@ -9,7 +9,6 @@ to Postgres and the cache starts empty again afterwards.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -18,6 +17,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from service.auth import Principal
+from service.lib.pubsub import Subscription
 from service.lib.secrets import hash_token
 
 logger = logging.getLogger("herald.keys")
@@ -26,7 +26,6 @@ CHANNEL = "herald:api-keys:revoked"
 FIND_KEY = "SELECT id, org_id, scopes FROM api_keys WHERE key_hash = $1"
 TTL_S = 60.0  # bounds staleness for keys deleted behind Herald's back (by hand in SQL)
 MAX_ENTRIES = 10_000
-RESUBSCRIBE_S = 1.0
 
 
 class ApiKeyCache:
@@ -36,15 +35,16 @@ class ApiKeyCache:
         self._entries: dict[bytes, tuple[Principal, float]] = {}
         self._subscribed = False
         self._revocations = 0  # a lookup that overlapped a revocation is not cached
-        self._task: asyncio.Task[None] | None = None
+        self._subscription: Subscription | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._listen(), name="api-key-revocations")
+        self._subscription = Subscription(
+            self._redis, CHANNEL, self._forget, on_listening=self._listening
+        )
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        if self._subscription is not None:
+            await self._subscription.close()
 
     @property
     def caching(self) -> bool:
@@ -83,20 +83,6 @@ class ApiKeyCache:
         self._revocations += 1
         self._entries.pop(key_hash, None)
 
-    async def _listen(self) -> None:
-        while True:
-            try:
-                async with self._redis.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
-                    async for message in pubsub.listen():
-                        if message["type"] == "subscribe":
-                            self._entries.clear()
-                            self._subscribed = True
-                        elif message["type"] == "message":
-                            self._forget(message["data"])
-            except (RedisError, OSError) as exc:
-                logger.warning("api key revocations not heard, cache off: %r", exc)
-            finally:
-                self._subscribed = False
-                self._entries.clear()
-            await asyncio.sleep(RESUBSCRIBE_S)
+    def _listening(self, subscribed: bool) -> None:
+        self._subscribed = subscribed
+        self._entries.clear()  # whatever was missed meanwhile must not be served
