@@ -28,12 +28,14 @@ from service.health.controller import HealthController
 from service.inlets.controller import InletController, InletIngestController
 from service.keys.cache import ApiKeyCache
 from service.keys.controller import ApiKeyController
+from service.lib.metrics import MetricsPublisher
 from service.lib.ratelimit import RequestRateLimiter
 from service.lib.secrets import SecretBox
 from service.listeners.controller import ListenerController
 from service.messages.controller import MessageController
 from service.messages.ingest import IngestService
 from service.messages.writer import GroupCommitWriter
+from service.metrics.controller import MetricsController
 from service.pretty import pretty_json_middleware
 from service.queues.controller import QueueController
 
@@ -47,7 +49,7 @@ API_CONTROLLERS = [
     InletController,
     InletIngestController,
 ]
-UNAUTHENTICATED_PATHS = [r"^/health/", r"^/schema", r"^(/v1)?/inlets/"]
+UNAUTHENTICATED_PATHS = [r"^/health/", r"^/metrics", r"^/schema", r"^(/v1)?/inlets/"]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -72,9 +74,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.rate_limiter = RequestRateLimiter(settings.redis_url, settings.rate_limit_per_s)
         app.state.api_keys = ApiKeyCache(pg_pool, redis)
         app.state.api_keys.start()
+        metrics = app.state.metrics = MetricsPublisher(redis)
+        metrics.start()
         try:
             yield
         finally:
+            await metrics.close()
             await app.state.api_keys.close()
             await app.state.rate_limiter.close()
             await waker.close()
@@ -87,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             HealthController,
+            MetricsController,
             Router(path="/v1", route_handlers=API_CONTROLLERS),
             # Unversioned paths mean "latest"; hidden from the schema to avoid duplicates.
             Router(path="/", route_handlers=API_CONTROLLERS, include_in_schema=False),

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     worker_max_jobs: int = 200
     worker_grace_s: float = 10.0
     worker_db_pool_size: int = 20
+    # Each worker process serves its own counters here (GET /metrics); 0 turns it off.
+    worker_metrics_port: int = 9464
     db_pool_size: int = 20
     # Concurrent group-commit transactions per API process.
     ingest_writers: int = 4

@@ -46,6 +46,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "lease_s": 30.0,
     "worker_grace_s": 2.0,
     "kafka_idempotent": False,  # Tansu rejects InitProducerId
+    "worker_metrics_port": 0,  # in-process workers share the test process's counters
 }
 
 

@@ -44,6 +44,7 @@ class Stack:
         )
         self.valkey = EmbeddedValkey(Path(tempfile.mkdtemp(prefix="herald-valkey-")))
         self.port = free_port()
+        self.worker_metrics_port = free_port()
         self.extra_env = env
         self.api: asyncio.subprocess.Process | None = None
         self.worker: asyncio.subprocess.Process | None = None
@@ -56,6 +57,7 @@ class Stack:
             "HERALD_DATABASE_URL": self.database_url,
             "HERALD_REDIS_URL": self.valkey.url,
             "HERALD_PORT": str(self.port),
+            "HERALD_WORKER_METRICS_PORT": str(self.worker_metrics_port),
             "HERALD_ALLOW_PRIVATE_TARGETS": "true",
             "HERALD_KAFKA_IDEMPOTENT": "false",
             **self.extra_env,
@@ -87,7 +89,7 @@ class Stack:
             env=self.env,
             start_new_session=True,
             stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
+            stderr=None if os.environ.get("HERALD_TEST_STACK_LOGS") else asyncio.subprocess.DEVNULL,
         )
 
     async def _wait_ready(self, timeout_s: float = 30.0) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from wsgiref.simple_server import WSGIServer
 
 import asyncpg
 import httpx
@@ -12,7 +13,9 @@ from arq.connections import ArqRedis
 from service.config import Settings
 from service.db.engine import create_pg_pool
 from service.deliveries.wakeup import Waker
+from service.lib.metrics import MetricsPublisher
 from service.lib.secrets import SecretBox
+from workers.metrics_server import serve_metrics
 from workers.recorder import Recorder
 from workers.sinks import Sink
 from workers.sinks.http import HttpSink
@@ -30,6 +33,8 @@ class WorkerContext:
     sinks: dict[str, Sink]
     probe_client: httpx.AsyncClient
     wake_signals: WakeSignals
+    metrics: MetricsPublisher
+    metrics_server: WSGIServer | None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
@@ -40,6 +45,8 @@ class WorkerContext:
             from workers.sinks.kafka import KafkaSink
 
             sinks["kafka"] = await KafkaSink.start(settings)
+        metrics = MetricsPublisher(redis)
+        metrics.start()
         return cls(
             settings=settings,
             pool=pool,
@@ -50,6 +57,8 @@ class WorkerContext:
             sinks=sinks,
             probe_client=httpx.AsyncClient(trust_env=False, follow_redirects=False),
             wake_signals=WakeSignals(redis, settings.arq_queue_name),
+            metrics=metrics,
+            metrics_server=serve_metrics(settings.host, settings.worker_metrics_port),
         )
 
     async def close(self) -> None:
@@ -59,4 +68,7 @@ class WorkerContext:
         for sink in self.sinks.values():
             await sink.close()
         await self.probe_client.aclose()
+        await self.metrics.close()
+        if self.metrics_server is not None:
+            self.metrics_server.shutdown()
         await self.pool.close()

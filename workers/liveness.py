@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from service.lib.metrics import LIVENESS_PROBES
 from service.lib.ssrf import UnsafeTarget, check_target
 from workers.context import WorkerContext
 
@@ -54,6 +55,7 @@ async def probe_liveness(ctx: dict[str, Any]) -> int:
     results = await asyncio.gather(*(_probe(herald, row["liveness_url"]) for row in due))
     recovered: list[uuid.UUID] = []
     for row, live in zip(due, results, strict=True):
+        LIVENESS_PROBES.labels("ok" if live else "failed").inc()
         if live:
             previous = await herald.pool.fetchval(PROBE_OK, row["id"])
             if previous == "unreachable":

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from service.errors import InvalidInput
+from service.lib.metrics import SSRF_REFUSALS
 from service.lib.ssrf import UnsafeTarget, check_target
 
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$")
@@ -57,6 +58,7 @@ async def validate_target(target: dict[str, Any], *, allow_private: bool) -> Non
         try:
             await check_target(target[field], allow_private=allow_private)
         except UnsafeTarget as exc:
+            SSRF_REFUSALS.labels("registration").inc()
             errors.append({"field": field, "message": str(exc)})
     if errors:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)

@@ -11,6 +11,7 @@ from service.config import Settings
 from service.db.base import utcnow
 from service.errors import BadRequest, InvalidInput, PayloadTooLarge
 from service.lib.ids import new_id
+from service.lib.metrics import INGESTED_BYTES, INGESTED_MESSAGES, REJECTED_MESSAGES
 from service.messages.records import IngestJob, NewMessage
 from service.messages.splitting import (
     Failure,
@@ -119,6 +120,7 @@ class IngestService:
         """
         split, content_type = split_body(request, self.settings)
         if not split.items:
+            REJECTED_MESSAGES.inc(len(split.failures))
             raise _nothing_accepted(split)
         job = IngestJob(
             org_id=request.org_id,
@@ -138,6 +140,9 @@ class IngestService:
         self.wake(outcome.listener_ids)
         if outcome.replayed is not None:
             return IngestResponse(outcome.replayed["status_code"], outcome.replayed["body"])
+        INGESTED_MESSAGES.inc(len(job.messages))
+        INGESTED_BYTES.inc(sum(len(m.body) for m in job.messages))
+        REJECTED_MESSAGES.inc(len(job.failures))
         return IngestResponse(response.status_code, response.body, outcome.listener_ids)
 
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from service import __version__
+from service.lib.metrics import SSRF_REFUSALS
 from service.lib.signing import signature_header
 from workers.claims import ClaimedDelivery
 from workers.listeners import ListenerConfig
@@ -85,6 +86,7 @@ class HttpSink:
         if not self.allow_private:
             reason = literal_block_reason(urlsplit(url).hostname or "")
             if reason:
+                SSRF_REFUSALS.labels("connect").inc()
                 return Outcome(error=f"blocked: {reason}"), None
         headers = webhook_headers(listener, delivery, delivery.body, time.time())
         try:
@@ -108,6 +110,7 @@ class HttpSink:
             return Outcome(error=f"timeout after {int(listener.timeout_s * 1000)} ms"), None
         except aiohttp.ClientConnectorDNSError as exc:
             if isinstance(exc.os_error, BlockedDestination):
+                SSRF_REFUSALS.labels("connect").inc()
                 return Outcome(error=f"blocked: {exc.os_error}"), None
             return Outcome(error=f"dns: could not resolve {exc.host}"), None
         except aiohttp.ClientConnectorError as exc:

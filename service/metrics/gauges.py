@@ -1,0 +1,61 @@
+"""Per-listener gauges read from Postgres at scrape time: backlog, oldest pending age,
+liveness state. Postgres owns delivery state, so every API process reports the same."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import asyncpg
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+
+# The oldest pending id walks ix_deliveries_open (listener_id, message_id); message ids are
+# UUIDv7, so the oldest id carries the oldest arrival time.
+LISTENER_GAUGES = """
+    SELECT l.id, l.queue_id, l.health_state, o.pending, o.in_flight,
+           (SELECT d.message_id FROM deliveries d
+             WHERE d.listener_id = l.id AND d.status = 'pending'
+             ORDER BY d.message_id LIMIT 1) AS oldest
+      FROM listeners l
+      LEFT JOIN LATERAL (
+          SELECT count(*) FILTER (WHERE d.status = 'pending') AS pending,
+                 count(*) FILTER (WHERE d.status = 'in_flight') AS in_flight
+            FROM deliveries d
+           WHERE d.listener_id = l.id AND d.status IN ('pending', 'in_flight')
+      ) o ON true
+     WHERE l.deleted_at IS NULL
+"""
+HEALTH_STATES = ("live", "unreachable", "unknown")
+
+
+def uuid7_seconds(value: uuid.UUID) -> float:
+    """The Unix time (seconds) in a UUIDv7's first 48 bits."""
+    return (value.int >> 80) / 1000
+
+
+async def listener_gauges(pool: asyncpg.Pool) -> list[Metric]:
+    backlog = GaugeMetricFamily(
+        "herald_listener_backlog",
+        "Deliveries not yet finished, by status (pending, in_flight).",
+        labels=["queue_id", "listener_id", "status"],
+    )
+    oldest = GaugeMetricFamily(
+        "herald_listener_oldest_pending_age_seconds",
+        "Age of the oldest message still pending for the listener (0 when none).",
+        labels=["queue_id", "listener_id"],
+    )
+    health = GaugeMetricFamily(
+        "herald_listener_health",
+        "1 for the listener's liveness state (live, unreachable, unknown), 0 for the others.",
+        labels=["queue_id", "listener_id", "state"],
+    )
+    now = time.time()
+    for row in await pool.fetch(LISTENER_GAUGES):
+        ids = [str(row["queue_id"]), str(row["id"])]
+        backlog.add_metric([*ids, "pending"], row["pending"] or 0)
+        backlog.add_metric([*ids, "in_flight"], row["in_flight"] or 0)
+        age = max(0.0, now - uuid7_seconds(row["oldest"])) if row["oldest"] else 0.0
+        oldest.add_metric(ids, age)
+        for state in HEALTH_STATES:
+            health.add_metric([*ids, state], 1.0 if row["health_state"] == state else 0.0)
+    return [backlog, oldest, health]
