@@ -35,6 +35,8 @@ from workers.sinks import SinkResult
 logger = logging.getLogger("herald.drain")
 
 IDLE_POLL_S = 0.05
+# Sends may run ahead of their recorded outcomes by this many times max_in_flight.
+RECORDING_BACKLOG = 4
 LINGER_S = 2.0
 LINGER_POLL_S = 0.5  # the dirty flag is read this often even if a wake-up signal is lost
 STATUS_BY_VERDICT = {
@@ -50,7 +52,9 @@ class Drain:
     def __init__(self, ctx: WorkerContext, listener_id: uuid.UUID) -> None:
         self.ctx = ctx
         self.listener_id = listener_id
-        self.in_flight: dict[asyncio.Task[None], ClaimedDelivery] = {}
+        # Sends under way (what max_in_flight counts), and outcomes being recorded.
+        self.in_flight: dict[asyncio.Task[tuple[ListenerConfig, SinkResult]], ClaimedDelivery] = {}
+        self.recording: set[asyncio.Task[None]] = set()
         self.listener: ListenerConfig | None = None
         self.bucket: TokenBucket | None = None
         self.sent = 0
@@ -67,6 +71,7 @@ class Drain:
             try:
                 with self.ctx.wake_signals.watch(self.listener_id) as self.woken:
                     await self._loop()
+                    await self._recorded()
             except asyncio.CancelledError:
                 await self._give_back()
                 raise
@@ -91,7 +96,7 @@ class Drain:
                 more = len(claimed) == free  # a short claim means the queue is drained
                 for delivery in claimed:
                     self._start(delivery)
-            if not self.in_flight:
+            if not self.in_flight and not self.recording:
                 if can_claim and (more or await self._consume_dirty()):
                     more, self._reload = True, True
                     continue
@@ -115,21 +120,42 @@ class Drain:
         return False
 
     async def _wait_for_progress(self) -> None:
-        """Until a delivery finishes, new work is signalled, or IDLE_POLL_S passes."""
-        await self._wait_for(*self.in_flight, seconds=IDLE_POLL_S)
+        """Until a send finishes, new work is signalled, or IDLE_POLL_S passes; each finished
+        send is recorded in the background, so its slot is free before the commit."""
+        await self._wait_for(*self.in_flight, *self.recording, seconds=IDLE_POLL_S)
         for task in [task for task in self.in_flight if task.done()]:
-            self.in_flight.pop(task)
+            delivery = self.in_flight.pop(task)
+            if task.cancelled():
+                continue
             if task.exception() is not None:
                 logger.error("delivery task failed", exc_info=task.exception())
+                continue
+            recording = asyncio.create_task(self._finish(delivery, *task.result()))
+            self.recording.add(recording)
+            recording.add_done_callback(self._recorded_one)
+
+    def _recorded_one(self, task: asyncio.Task[None]) -> None:
+        self.recording.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("recording an attempt failed", exc_info=task.exception())
+
+    async def _recorded(self) -> None:
+        """Until every outcome of this drain is committed."""
+        while self.recording:
+            await asyncio.wait(set(self.recording))
 
     async def _wait_for(self, *waits: Awaitable[object], seconds: float) -> None:
         """Until one of `waits` is done, this listener is woken, or `seconds` pass."""
-        woken = asyncio.ensure_future(self.woken.wait())
-        tasks = {woken, *(asyncio.ensure_future(w) for w in waits)}
+        created: list[asyncio.Future[object]] = [asyncio.ensure_future(self.woken.wait())]
+        tasks: set[asyncio.Future[object]] = set(created)
+        for wait in waits:
+            future = asyncio.ensure_future(wait)
+            if future is not wait:
+                created.append(future)
+            tasks.add(future)
         await asyncio.wait(tasks, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
-            if task not in self.in_flight:
-                task.cancel()
+        for own in created:
+            own.cancel()
         self.woken.clear()  # what it announced is read from the dirty flag next
 
     def _can_claim(self) -> bool:
@@ -152,10 +178,12 @@ class Drain:
 
     def _free_slots(self) -> int:
         assert self.listener is not None
-        limit = (
-            1 if self.listener.ordered or self.listener.half_open else self.listener.max_in_flight
-        )
-        return max(0, limit - len(self.in_flight))
+        if self.listener.ordered or self.listener.half_open:
+            # The next claim depends on this outcome being recorded first.
+            return 0 if self.in_flight or self.recording else 1
+        limit = self.listener.max_in_flight
+        unrecorded = len(self.in_flight) + len(self.recording)
+        return max(0, min(limit - len(self.in_flight), RECORDING_BACKLOG * limit - unrecorded))
 
     async def _claim(self, free: int) -> list[ClaimedDelivery]:
         assert self.listener is not None
@@ -171,13 +199,18 @@ class Drain:
         task = asyncio.create_task(self._deliver(delivery))
         self.in_flight[task] = delivery
 
-    async def _deliver(self, delivery: ClaimedDelivery) -> None:
+    async def _deliver(self, delivery: ClaimedDelivery) -> tuple[ListenerConfig, SinkResult]:
         listener = self.listener
         assert listener is not None
         if self.bucket is not None:
             await self.bucket.take()
         result = await self.ctx.sinks[listener.type].send(listener, delivery)
         self.sent += 1
+        return listener, result
+
+    async def _finish(
+        self, delivery: ClaimedDelivery, listener: ListenerConfig, result: SinkResult
+    ) -> None:
         now = datetime.now(UTC)
         decision = decide(
             result.outcome,
@@ -215,12 +248,15 @@ class Drain:
             self._reload = True
 
     async def _give_back(self) -> None:
-        """On cancellation: in-flight deliveries go back to pending at once, attempt unspent."""
+        """On cancellation: unsent deliveries go back to pending at once, attempt unspent;
+        outcomes already known still get recorded."""
         pending = [d.id for task, d in self.in_flight.items() if not task.done()]
         for task in self.in_flight:
             task.cancel()
         with contextlib.suppress(Exception):
             await asyncio.shield(release(self.ctx.pool, pending))
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self._recorded())
 
 
 def _record(

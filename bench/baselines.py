@@ -1,0 +1,64 @@
+"""The delivery baselines, run as their own process on the core Herald's worker uses, so
+they compete with the same servers for the same CPU:
+
+    python -m bench.baselines http URL COUNT       # raw aiohttp client, 64 at a time
+    python -m bench.baselines kafka BOOTSTRAP TOPIC COUNT   # raw batched aiokafka producer
+
+Each prints its rate (per second) on stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+import aiohttp
+from aiokafka import AIOKafkaProducer
+
+BODY_300 = b'{"event": "order.paid", "order_id": %d, "pad": "' + b"x" * 240 + b'"}'
+
+
+async def raw_delivery_loop(url: str, count: int) -> float:
+    """An aiohttp client posting the same bodies, 64 at a time."""
+    connector = aiohttp.TCPConnector(limit=64)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        todo = iter(range(count))
+
+        async def sender() -> None:
+            for n in todo:
+                async with session.post(
+                    url, data=BODY_300 % n, headers={"content-type": "application/json"}
+                ) as r:
+                    await r.read()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(64)))
+        return count / (time.perf_counter() - started)
+
+
+async def raw_producer_rate(bootstrap: str, topic: str, count: int) -> float:
+    """aiokafka sending the same records, acks=all, linger 5 ms, all sends awaited."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, b"warm-up")
+        started = time.perf_counter()
+        sends = [await producer.send(topic, BODY_300 % n, key=b"%d" % n) for n in range(count)]
+        await asyncio.gather(*sends)
+        return count / (time.perf_counter() - started)
+    finally:
+        await producer.stop()
+
+
+def main(argv: list[str]) -> None:
+    kind, *args = argv
+    if kind == "http":
+        rate = asyncio.run(raw_delivery_loop(args[0], int(args[1])))
+    else:
+        rate = asyncio.run(raw_producer_rate(args[0], args[1], int(args[2])))
+    print(rate)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
