@@ -16,7 +16,7 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 from service.deliveries.wakeup import dirty_key, queued_key
-from service.lib.metrics import ATTEMPT_SECONDS, DELIVERY_ATTEMPTS
+from service.lib.metrics import count_attempt
 from workers.claims import ClaimedDelivery, claim_due, claim_oldest, release
 from workers.context import WorkerContext
 from workers.drain_lock import drain_lock
@@ -219,8 +219,7 @@ class Drain:
             schedule=listener.retry_schedule_s,
             now=now,
         )
-        DELIVERY_ATTEMPTS.labels(listener.type, decision.verdict.value).inc()
-        ATTEMPT_SECONDS.labels(listener.type).observe(result.duration_ms / 1000)
+        count_attempt(listener.type, decision.verdict.value, result.duration_ms / 1000)
         await self.ctx.recorder.record(_record(delivery, result, decision, now))
         await self._listener_effects(listener, decision)
 

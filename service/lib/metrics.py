@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.metrics_core import Metric
@@ -63,6 +65,18 @@ LIVENESS_PROBES = Counter(
     ["result"],
     registry=REGISTRY,
 )
+
+
+@functools.cache
+def _attempt_series(listener_type: str, outcome: str) -> tuple[Any, Any]:
+    return DELIVERY_ATTEMPTS.labels(listener_type, outcome), ATTEMPT_SECONDS.labels(listener_type)
+
+
+def count_attempt(listener_type: str, outcome: str, seconds: float) -> None:
+    """One attempt's outcome and duration (label lookups cached: this runs per delivery)."""
+    attempts, duration = _attempt_series(listener_type, outcome)
+    attempts.inc()
+    duration.observe(seconds)
 
 
 def _samples(registry: CollectorRegistry) -> Iterable[tuple[str, float]]:
