@@ -1,0 +1,108 @@
+"""Delivery scenarios, each timing a held backlog: the listeners are created paused, the
+messages ingested, a worker started, and the clock runs from enabling the listeners to
+the receiver's last count. One worker process throughout.
+
+deliver-1   one listener, against a raw aiohttp client posting the same bodies
+fanout-10   ten listeners on one queue, against deliver-1's rate
+isolation   a healthy listener beside one that never answers, against deliver-1's rate
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+from bench.baselines import BODY_300
+from bench.harness import Bench, reset_receiver, wait_received
+
+IN_FLIGHT = 64
+
+
+def bodies(count: int) -> list[bytes]:
+    return [BODY_300 % n for n in range(count)]
+
+
+async def held_backlog_rate(
+    bench: Bench, receiver_url: str, listeners: list[dict[str, Any]], messages: int, expect: int
+) -> float:
+    """Deliveries/s of `expect` receiver hits once `listeners` are enabled with `messages` held."""
+    api, url = await bench.api()
+    headers, queue_id = await bench.org(url)
+    ids = [
+        await bench.listener(url, headers, queue_id, enabled=False, **fields)
+        for fields in listeners
+    ]
+    await bench.ingest_ndjson(url, headers, queue_id, bodies(messages))
+    await reset_receiver(receiver_url)
+    worker = await bench.worker()
+    started = time.perf_counter()
+    await bench.enable(url, headers, queue_id, *ids)
+    await wait_received(receiver_url, expect, timeout_s=300)
+    elapsed = time.perf_counter() - started
+    await bench.stop(worker, api)
+    return expect / elapsed
+
+
+def deliveries(bench: Bench) -> int:
+    return int(bench.pick(full=20_000, quick=5_000, smoke=200))
+
+
+async def deliver_one(bench: Bench) -> dict[str, Any]:
+    count = deliveries(bench)
+    receiver, receiver_url = await bench.receiver()
+    baseline = await bench.baseline("http", f"{receiver_url}/raw", str(count))
+    listener = {"notify_url": f"{receiver_url}/l0", "max_in_flight": IN_FLIGHT}
+    rate = await held_backlog_rate(bench, receiver_url, [listener], count, count)
+    await bench.stop(receiver)
+    bench.seen.setdefault("deliver-1", []).append(rate)
+    return {
+        "value": rate,
+        "baseline": baseline,
+        "unit": "deliveries/s",
+        "target": 0.6,
+        "note": "a held backlog, from enabling the listener to the last delivery",
+    }
+
+
+async def deliver_one_rate(bench: Bench) -> float:
+    """deliver-1's rate in this run (measured now if it has not been)."""
+    if not bench.seen.get("deliver-1"):
+        await deliver_one(bench)
+    return statistics.median(bench.seen["deliver-1"])
+
+
+async def fanout_ten(bench: Bench) -> dict[str, Any]:
+    baseline = await deliver_one_rate(bench)
+    count = deliveries(bench)
+    receiver, receiver_url = await bench.receiver()
+    listeners = [
+        {"notify_url": f"{receiver_url}/l{n}", "max_in_flight": IN_FLIGHT} for n in range(10)
+    ]
+    rate = await held_backlog_rate(bench, receiver_url, listeners, count // 10, count)
+    await bench.stop(receiver)
+    return {
+        "value": rate,
+        "baseline": baseline,
+        "unit": "deliveries/s",
+        "target": 0.8,
+        "note": "10 listeners x deliveries/10 messages; baseline: deliver-1 in this run",
+    }
+
+
+async def isolation(bench: Bench) -> dict[str, Any]:
+    baseline = await deliver_one_rate(bench)
+    count = deliveries(bench)
+    receiver, receiver_url = await bench.receiver()
+    healthy = {"notify_url": f"{receiver_url}/l0", "max_in_flight": IN_FLIGHT}
+    # Never answers within the run: every slot it gets stays taken.
+    silent = {"notify_url": f"{receiver_url}/hang", "timeout_ms": 60_000}
+    rate = await held_backlog_rate(bench, receiver_url, [healthy, silent], count, count)
+    await bench.stop(receiver)
+    return {
+        "value": rate,
+        "baseline": baseline,
+        "unit": "deliveries/s",
+        "target": 0.9,
+        "note": "the healthy listener's rate beside a silent one; baseline: deliver-1",
+    }
