@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DefineMiddleware(ApiKeyAuthentication, exclude=UNAUTHENTICATED_PATHS),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        logging_config=None,  # service/lib/logs.py configures logging for the process
         openapi_config=OpenAPIConfig(
             title="Herald",
             version=__version__,

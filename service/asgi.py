@@ -4,7 +4,10 @@ from litestar import Litestar
 
 from service.app import create_app
 from service.config import Settings
+from service.lib.logs import configure_logging
 
 
 def create() -> Litestar:
-    return create_app(Settings())
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

@@ -60,3 +60,5 @@ class Settings(BaseSettings):
     # Concurrent group-commit transactions per API process.
     ingest_writers: int = 4
     log_level: str = "INFO"
+    # "json" (one object per line) or "console" (human-readable, for a terminal).
+    log_format: str = "json"

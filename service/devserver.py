@@ -79,6 +79,8 @@ def run_dev(port: int, data_dir: Path) -> int:
                 "HERALD_ALLOW_PRIVATE_TARGETS": "true",
                 "HERALD_KAFKA_IDEMPOTENT": "false",
                 "HERALD_PORT": str(port),
+                # A terminal reads better than JSON; set HERALD_LOG_FORMAT=json to see those.
+                "HERALD_LOG_FORMAT": os.environ.get("HERALD_LOG_FORMAT", "console"),
             }
         )
         env = dict(os.environ)

@@ -6,6 +6,7 @@ Faults (SIGKILL, FLUSHALL) hit only this stack, never the servers the other test
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -46,6 +47,7 @@ class Stack:
         self.port = free_port()
         self.worker_metrics_port = free_port()
         self.extra_env = env
+        self.log_dir = Path(tempfile.mkdtemp(prefix="herald-stack-logs-"))
         self.api: asyncio.subprocess.Process | None = None
         self.worker: asyncio.subprocess.Process | None = None
         self.key = ""
@@ -82,15 +84,22 @@ class Stack:
         self.worker = await self._spawn("workers")
 
     async def _spawn(self, *module: str) -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            *module,
-            env=self.env,
-            start_new_session=True,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=None if os.environ.get("HERALD_TEST_STACK_LOGS") else asyncio.subprocess.DEVNULL,
-        )
+        with (self.log_dir / f"{module[0]}.log").open("ab") as log:
+            return await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                *module,
+                env=self.env,
+                start_new_session=True,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=log,
+            )
+
+    def logs(self, module: str) -> list[dict[str, Any]]:
+        """The JSON log lines a process of `module` ("workers", "service.cli") wrote."""
+        path = self.log_dir / f"{module}.log"
+        lines = path.read_text().splitlines() if path.exists() else []
+        return [json.loads(line) for line in lines if line.startswith("{")]
 
     async def _wait_ready(self, timeout_s: float = 30.0) -> None:
         loop = asyncio.get_running_loop()

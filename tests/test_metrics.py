@@ -105,3 +105,35 @@ async def test_ingest_delivery_outcomes_latency_and_backlog_per_listener(
     own = await scrape(f"http://127.0.0.1:{stack.worker_metrics_port}/metrics")
     assert value(own, "herald_delivery_attempts_total", type="webhook", outcome="delivered") == 30
     assert value(own, "herald_ingested_messages_total") == 0  # the worker ingests nothing
+
+
+async def test_logs_are_json_lines_carrying_the_ids_they_concern(
+    stack: Stack, receiver: Receiver
+) -> None:
+    receiver.on("refuses", statuses(503))
+    async with stack.client() as client:
+        queue = (await client.post("/v1/queues", json={"name": "logged"})).json()["queue"]
+        body = {"name": "refuses", "notify_url": receiver.url("refuses")}
+        response = await client.post(f"/v1/queues/{queue['id']}/listeners", json=body)
+        listener_id = response.json()["listener"]["id"]
+        sent = await client.post(
+            f"/v1/queues/{queue['id']}/messages", content=b"{}", headers={"sync": "1"}
+        )
+        message_id = sent.json()["messages"][0]["id"]
+
+    def failure_logged() -> bool:
+        return any(line.get("event") == "attempt failed" for line in stack.logs("workers"))
+
+    await wait_for(failure_logged, what="the failed attempt in the worker's log")
+    line = next(line for line in stack.logs("workers") if line["event"] == "attempt failed")
+    assert line["queue_id"] == queue["id"]
+    assert line["listener_id"] == listener_id
+    assert line["message_id"] == message_id
+    assert line["status_code"] == 503
+    assert line["attempt"] == 1
+    assert line["level"] == "info"
+    assert line["next_attempt_at"] is not None
+    async with stack.client() as client:
+        listed = await client.get(f"/v1/queues/{queue['id']}/listeners/{listener_id}/deliveries")
+    assert line["delivery_id"] == listed.json()["deliveries"][0]["id"]
+    assert {"timestamp", "logger"} <= set(line)

@@ -4,18 +4,18 @@ On SIGTERM the drains stop claiming at once and get `worker_grace_s` to finish w
 flight; whatever is still running then is cancelled and given back to pending.
 """
 
-import logging
 import signal
 
 from arq.worker import Worker
 
 from service.config import Settings
+from service.lib.logs import configure_logging
 from workers.settings import build_worker_settings
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
     worker = Worker(**build_worker_settings(settings))
 
     def stop(signum: signal.Signals) -> None:

@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 
+import structlog
+
 from service.deliveries.wakeup import dirty_key, queued_key
 from service.lib.metrics import count_attempt
 from workers.claims import ClaimedDelivery, claim_due, claim_oldest, release
@@ -33,6 +35,7 @@ from workers.recorder import AttemptRecord
 from workers.sinks import SinkResult
 
 logger = logging.getLogger("herald.drain")
+log = structlog.get_logger("herald.drain")
 
 IDLE_POLL_S = 0.05
 # Sends may run ahead of their recorded outcomes by this many times max_in_flight.
@@ -64,6 +67,7 @@ class Drain:
     async def run(self) -> int:
         """Returns how many attempts it made (0 when another drain holds the listener)."""
         redis = self.ctx.redis
+        structlog.contextvars.bind_contextvars(listener_id=str(self.listener_id))
         async with drain_lock(redis, self.listener_id) as held:
             if not held:
                 return 0
@@ -211,6 +215,11 @@ class Drain:
     async def _finish(
         self, delivery: ClaimedDelivery, listener: ListenerConfig, result: SinkResult
     ) -> None:
+        structlog.contextvars.bind_contextvars(
+            queue_id=str(delivery.queue_id),
+            message_id=str(delivery.message_id),
+            delivery_id=str(delivery.id),
+        )
         now = datetime.now(UTC)
         decision = decide(
             result.outcome,
@@ -220,12 +229,24 @@ class Drain:
             now=now,
         )
         count_attempt(listener.type, decision.verdict.value, result.duration_ms / 1000)
+        if decision.verdict is not Verdict.DELIVERED:
+            log.info(
+                "attempt failed",
+                attempt=delivery.attempt,
+                verdict=decision.verdict.value,
+                status_code=result.outcome.status_code,
+                error=result.outcome.error,
+                next_attempt_at=decision.next_attempt_at.isoformat()
+                if decision.verdict is Verdict.RETRY and decision.next_attempt_at
+                else None,
+            )
         await self.ctx.recorder.record(_record(delivery, result, decision, now))
         await self._listener_effects(listener, decision)
 
     async def _listener_effects(self, listener: ListenerConfig, decision: Decision) -> None:
         pool, settings = self.ctx.pool, self.ctx.settings
         if decision.verdict is Verdict.GONE:
+            log.warning("listener answered 410 Gone: disabled, its pending deliveries cancelled")
             await disable_gone(pool, listener.id)
             self._reload = True
         elif decision.verdict is Verdict.DELIVERED:

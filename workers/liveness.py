@@ -11,10 +11,13 @@ import uuid
 from typing import Any
 
 import httpx
+import structlog
 
 from service.lib.metrics import LIVENESS_PROBES
 from service.lib.ssrf import UnsafeTarget, check_target
 from workers.context import WorkerContext
+
+log = structlog.get_logger("herald.liveness")
 
 CLAIM_DUE_PROBES = """
     UPDATE listeners SET health_checked_at = now()
@@ -59,8 +62,10 @@ async def probe_liveness(ctx: dict[str, Any]) -> int:
         if live:
             previous = await herald.pool.fetchval(PROBE_OK, row["id"])
             if previous == "unreachable":
+                log.info("listener live again", listener_id=str(row["id"]))
                 recovered.append(row["id"])
         else:
+            log.info("liveness probe failed", listener_id=str(row["id"]), url=row["liveness_url"])
             await herald.pool.execute(PROBE_FAILED, row["id"], settings.liveness_failure_threshold)
     if recovered:
         await herald.waker.wake_now(recovered)
