@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -96,6 +97,15 @@ class MessageController(Controller):
         "/{message_id:uuid}/payload",
         opt=requires("messages:read"),
         summary="The raw message bytes",
+        # Any bytes, served with the media type they were ingested with.
+        responses={
+            200: ResponseSpec(
+                data_container=Any,
+                media_type="*/*",
+                description="The message body byte for byte, with its stored media type",
+                generate_examples=False,
+            )
+        },
     )
     async def get_payload(
         self,
