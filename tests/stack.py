@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from service.config import Settings
+from service.embedded.postgres import EmbeddedPostgres
 from service.embedded.process import free_port
 from service.embedded.valkey import EmbeddedValkey
 from service.migrate import upgrade
@@ -36,10 +37,17 @@ async def admin_sql(sql: str) -> None:
 
 
 class Stack:
-    def __init__(self, **env: str) -> None:
+    def __init__(self, own_postgres: bool = False, **env: str) -> None:
+        """`own_postgres`: a PostgreSQL server of its own (durable), for faults that stop it;
+        otherwise a database of its own on the run's shared server."""
         self.name = f"herald_stack_{uuid.uuid4().hex[:10]}"
+        self.postgres = (
+            EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="herald-pg-"))) if own_postgres else None
+        )
         self.database_url = (
-            make_url(Settings().database_url)
+            self.postgres.url
+            if self.postgres
+            else make_url(Settings().database_url)
             .set(database=self.name)
             .render_as_string(hide_password=False)
         )
@@ -70,14 +78,17 @@ class Stack:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> Stack:
-        await admin_sql(f"CREATE DATABASE {self.name}")
+        if self.postgres:
+            await asyncio.to_thread(self.postgres.start)
+        else:
+            await admin_sql(f"CREATE DATABASE {self.name}")
         await asyncio.to_thread(upgrade, self.database_url)
         await asyncio.to_thread(self.valkey.start)
         settings = Settings(database_url=self.database_url)
         _, self.key = await create_organization(settings, "faults")
         self.api = await self._spawn("service.cli", "api")
         await self.start_worker()
-        await self._wait_ready()
+        await self.wait_ready()
         return self
 
     async def start_worker(self) -> None:
@@ -101,7 +112,7 @@ class Stack:
         lines = path.read_text().splitlines() if path.exists() else []
         return [json.loads(line) for line in lines if line.startswith("{")]
 
-    async def _wait_ready(self, timeout_s: float = 30.0) -> None:
+    async def wait_ready(self, timeout_s: float = 30.0) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         async with httpx.AsyncClient(base_url=self.url) as client:
@@ -136,4 +147,7 @@ class Stack:
         await self.kill(self.worker)
         await self.kill(self.api)
         await asyncio.to_thread(self.valkey.stop)
-        await admin_sql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        if self.postgres:
+            await asyncio.to_thread(self.postgres.stop)
+        else:
+            await admin_sql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")

@@ -290,7 +290,7 @@ def _record(
         started_at=result.started_at,
         duration_ms=result.duration_ms,
         status_code=outcome.status_code,
-        error=outcome.error,
+        error=outcome.error.replace("\x00", "\ufffd") if outcome.error else None,
         response_body=result.response_body,
         new_status=status,
         next_attempt_at=decision.next_attempt_at if status == "pending" else None,

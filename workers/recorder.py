@@ -11,8 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from service.lib.group_commit import GroupCommitter
+
+WRITE_ATTEMPTS = 4
+CONNECTION_ERRORS = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.InterfaceError,
+    OSError,
+)
 
 # The guard on status and attempts keeps a late result (after the lease ran out and the
 # delivery was claimed again, or after it was cancelled) from overwriting newer state.
@@ -64,6 +74,36 @@ class Recorder:
         await self._committer.close()
 
     async def _write(self, batch: list[AttemptRecord]) -> list[Exception | None]:
+        try:
+            await self._write_retrying(batch)
+        except asyncpg.exceptions.DataError:
+            if len(batch) == 1:
+                raise
+            # One record Postgres refuses must not keep the others of its group unrecorded.
+            return [await self._write_alone(record) for record in batch]
+        return [None] * len(batch)
+
+    async def _write_alone(self, record: AttemptRecord) -> Exception | None:
+        try:
+            await self._write_retrying([record])
+        except asyncpg.exceptions.DataError as exc:
+            refused: Exception = exc
+            return refused
+        return None
+
+    async def _write_retrying(self, batch: list[AttemptRecord]) -> None:
+        # A lost connection (Postgres restarted, backend terminated) gets a fresh one: the
+        # write is idempotent, and an outcome not recorded means the delivery goes again.
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(WRITE_ATTEMPTS),
+            wait=wait_exponential(multiplier=0.05, max=1),
+            retry=retry_if_exception_type(CONNECTION_ERRORS),
+            reraise=True,
+        ):
+            with attempt:
+                await self._write_once(batch)
+
+    async def _write_once(self, batch: list[AttemptRecord]) -> None:
         async with self.pool.acquire() as connection, connection.transaction():
             await connection.execute(
                 UPDATE_DELIVERIES,
@@ -85,4 +125,3 @@ class Recorder:
                 [r.error for r in batch],
                 [r.response_body for r in batch],
             )
-        return [None] * len(batch)

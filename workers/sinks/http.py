@@ -46,6 +46,11 @@ def webhook_headers(
     return headers
 
 
+def printable(body: bytes) -> str:
+    """Text Postgres can store: invalid UTF-8 and NUL (which text columns refuse) replaced."""
+    return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
 async def _read_head(stream: aiohttp.StreamReader) -> bytes:
     head = b""
     while len(head) < RESPONSE_BODY_BYTES:
@@ -104,7 +109,7 @@ class HttpSink:
                             status_code=response.status,
                             retry_after=response.headers.get("retry-after"),
                         ),
-                        body.decode("utf-8", errors="replace"),
+                        printable(body),
                     )
         except TimeoutError:
             return Outcome(error=f"timeout after {int(listener.timeout_s * 1000)} ms"), None
