@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: install dev test lint typecheck pytest clean bench bench-quick
+.PHONY: install dev test lint typecheck pytest clean bench bench-quick soak
 
 install: $(STAMP)
 
@@ -36,3 +36,6 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python -m bench.run --quick --runs 1
+
+soak: install
+	$(BIN)/python -m bench.soak --minutes 10

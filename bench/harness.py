@@ -66,16 +66,22 @@ class Bench:
         return self.stack.database_url.replace("postgresql+asyncpg", "postgresql")
 
     async def spawn(
-        self, *args: str, core: str = SERVER_CORE, role: str | None = None, **env: str
+        self,
+        *args: str,
+        core: str = SERVER_CORE,
+        role: str | None = None,
+        log_path: Path | None = None,
+        **env: str,
     ) -> asyncio.subprocess.Process:
-        process = await asyncio.create_subprocess_exec(
-            *pin(core),
-            *args,
-            env={**self.env, **env},
-            start_new_session=True,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        with open(log_path or os.devnull, "ab") as log:  # noqa: ASYNC230 (a local file, once)
+            process = await asyncio.create_subprocess_exec(
+                *pin(core),
+                *args,
+                env={**self.env, **env},
+                start_new_session=True,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=log,
+            )
         self.processes.append(process)
         if role:
             self.memory.watch(process.pid, role)
@@ -111,20 +117,23 @@ class Bench:
                 await asyncio.sleep(0.05)
         raise RuntimeError(f"{url} did not answer")
 
-    async def api(self, **env: str) -> tuple[asyncio.subprocess.Process, str]:
+    async def api(
+        self, log_path: Path | None = None, **env: str
+    ) -> tuple[asyncio.subprocess.Process, str]:
         port = free_port()
         process = await self.spawn(
-            sys.executable, "-m", "service.cli", "api", role="api", HERALD_PORT=str(port), **env
-        )
+            sys.executable, "-m", "service.cli", "api",
+            role="api", log_path=log_path, HERALD_PORT=str(port), **env,
+        )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         await self.wait_http(f"{url}/health/live")
         return process, url
 
-    async def worker(self, **env: str) -> asyncio.subprocess.Process:
+    async def worker(self, log_path: Path | None = None, **env: str) -> asyncio.subprocess.Process:
         """A worker process, returned once it serves its metrics (its clients are up)."""
         port = free_port()
         process = await self.spawn(
-            sys.executable, "-m", "workers", role="worker",
+            sys.executable, "-m", "workers", role="worker", log_path=log_path,
             HERALD_WORKER_METRICS_PORT=str(port), **env,
         )  # fmt: skip
         await self.wait_http(f"http://127.0.0.1:{port}/metrics")
