@@ -387,3 +387,52 @@ async def test_circuit_opens_for_a_failing_listener_without_liveness(
         lambda: _all_delivered(org, queue["id"], listener["id"], 40), timeout_s=30, what="recovered"
     )
     assert uuid.UUID(listener["id"])
+
+
+async def test_rate_limit_per_s_paces_a_backlog(org: Org, receiver: Receiver) -> None:
+    queue = await org.create_queue()
+    await make_listener(org, receiver, queue["id"], "paced", rate_limit_per_s=10, enabled=False)
+    response = await org.post(
+        f"/v1/queues/{queue['id']}/messages",
+        content=b"".join(b'{"n": %d}\n' % n for n in range(35)),
+        headers={"content-type": "application/x-ndjson"},
+    )
+    assert response.status_code == 202
+    listener_id = (await org.get(f"/v1/queues/{queue['id']}/listeners")).json()["listeners"][0][
+        "id"
+    ]
+    await org.patch(f"/v1/queues/{queue['id']}/listeners/{listener_id}", json={"enabled": True})
+    await wait_for(lambda: len(receiver.at("paced")) == 35, what="35 paced deliveries")
+    arrivals = [r.at for r in receiver.at("paced")]
+    # A burst of up to 10, then 10 per second: the 35th cannot come before 2.5 s.
+    assert arrivals[-1] - arrivals[0] >= 2.5 * 0.9
+    for k in range(10, 35):  # and never ahead of the bucket (10 ms of clock slack)
+        assert arrivals[k] - arrivals[0] >= (k - 10 + 1) / 10 - 0.01
+
+
+async def test_a_listener_failing_for_five_days_is_disabled_and_gets_nothing_new(
+    org: Org, receiver: Receiver, sessionmaker
+) -> None:
+    from sqlalchemy import text
+
+    receiver.on("failing", statuses(500))
+    queue = await org.create_queue()
+    listener = await make_listener(
+        org, receiver, queue["id"], "failing", retry_schedule_s=[0.2], max_attempts=100
+    )
+    await send(org, queue["id"], b"never taken")
+    await wait_for(lambda: len(receiver.at("failing")) >= 1, what="a first failure")
+    async with sessionmaker() as session, session.begin():  # its failures began 5 days ago
+        await session.execute(
+            text(
+                "UPDATE listeners SET failing_since = now() - interval '5 days 1 minute'"
+                " WHERE id = :id"
+            ),
+            {"id": listener["id"]},
+        )
+    path = f"/v1/queues/{queue['id']}/listeners/{listener['id']}"
+    await wait_for(lambda: _listener_status(org, path, "disabled"), what="disabled by the sweeper")
+    view = (await org.get(path)).json()["listener"]
+    assert "failed for 432000" in view["disabled_reason"]
+    await send(org, queue["id"], b"after disabling")
+    assert len(await deliveries(org, queue["id"], listener["id"])) == 1  # no new delivery
