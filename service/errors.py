@@ -162,8 +162,22 @@ def _database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return _database_unavailable(_, exc)
+    if _is_data_exception(exc):
+        # A value Postgres cannot store (e.g. a NUL character in a name): the input is at
+        # fault, and the transaction was rolled back whole.
+        return problem_response(
+            422, "A value cannot be stored: text must not contain NUL characters "
+            "and numbers must fit their fields", code="invalid-input",
+        )  # fmt: skip
     logger.exception("unhandled error", exc_info=exc)
     return problem_response(500, "Internal server error", code="internal")
+
+
+def _is_data_exception(exc: Exception) -> bool:
+    """SQLSTATE class 22 ("data exception"), raw asyncpg or wrapped by SQLAlchemy."""
+    orig = getattr(exc, "orig", None) or exc
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return isinstance(state, str) and state.startswith("22")
 
 
 EXCEPTION_HANDLERS: Any = {

@@ -23,6 +23,7 @@ from service.keys.repository import ApiKeyRepository
 from service.keys.service import ApiKeyService
 from tests import servers
 from tests.receiver import Receiver
+from workers.runner import HeraldWorker
 from workers.settings import build_worker_settings
 
 
@@ -82,7 +83,7 @@ async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 async def worker(settings: Settings) -> AsyncIterator[Worker]:
     """A real arq worker (drains, sweeper, liveness) running in the test's event loop."""
     options = {**build_worker_settings(settings), "handle_signals": False}
-    worker = Worker(**options)
+    worker = HeraldWorker(**options)
     task = asyncio.create_task(worker.async_run())
     yield worker
     # arq's close() re-raises the CancelledError of jobs it cancels (drains still running

@@ -6,17 +6,16 @@ flight; whatever is still running then is cancelled and given back to pending.
 
 import signal
 
-from arq.worker import Worker
-
 from service.config import Settings
 from service.lib.logs import configure_logging
+from workers.runner import HeraldWorker
 from workers.settings import build_worker_settings
 
 
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    worker = Worker(**build_worker_settings(settings))
+    worker = HeraldWorker(**build_worker_settings(settings))
 
     def stop(signum: signal.Signals) -> None:
         herald = worker.ctx.get("herald")

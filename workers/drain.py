@@ -76,7 +76,7 @@ class Drain:
                 with self.ctx.wake_signals.watch(self.listener_id) as self.woken:
                     await self._loop()
                     await self._recorded()
-            except asyncio.CancelledError:
+            except BaseException:  # cancelled, or Redis/Postgres gone mid-drain
                 await self._give_back()
                 raise
             # From here on a wake-up must queue a new drain rather than count on this one.
@@ -127,16 +127,24 @@ class Drain:
         """Until a send finishes, new work is signalled, or IDLE_POLL_S passes; each finished
         send is recorded in the background, so its slot is free before the commit."""
         await self._wait_for(*self.in_flight, *self.recording, seconds=IDLE_POLL_S)
+        if unsent := self._record_finished():
+            await release(self.ctx.pool, unsent)
+
+    def _record_finished(self) -> list[uuid.UUID]:
+        """Moves each finished send out of its slot and records its outcome (in the
+        background); returns the deliveries whose send ended without an outcome."""
+        unsent = []
         for task in [task for task in self.in_flight if task.done()]:
             delivery = self.in_flight.pop(task)
-            if task.cancelled():
-                continue
-            if task.exception() is not None:
-                logger.error("delivery task failed", exc_info=task.exception())
+            if task.cancelled() or task.exception() is not None:
+                if not task.cancelled():
+                    logger.error("delivery task failed", exc_info=task.exception())
+                unsent.append(delivery.id)
                 continue
             recording = asyncio.create_task(self._finish(delivery, *task.result()))
             self.recording.add(recording)
             recording.add_done_callback(self._recorded_one)
+        return unsent
 
     def _recorded_one(self, task: asyncio.Task[None]) -> None:
         self.recording.discard(task)
@@ -268,9 +276,9 @@ class Drain:
             self._reload = True
 
     async def _give_back(self) -> None:
-        """On cancellation: unsent deliveries go back to pending at once, attempt unspent;
-        outcomes already known still get recorded."""
-        pending = [d.id for task, d in self.in_flight.items() if not task.done()]
+        """When the drain stops early: unsent deliveries go back to pending at once, attempt
+        unspent; outcomes already known still get recorded."""
+        pending = self._record_finished() + [d.id for d in self.in_flight.values()]
         for task in self.in_flight:
             task.cancel()
         with contextlib.suppress(Exception):

@@ -98,6 +98,7 @@ async def test_redis_restarted_loses_nothing_even_what_was_ingested_while_it_was
     acknowledged |= await ingest(stack, queue_id, 50, start=100)
 
     await assert_all_delivered(stack, receiver, "r", acknowledged, "Redis restart")
+    assert stack.worker is not None and stack.worker.returncode is None, "the worker survived"
 
 
 async def test_terminating_every_postgres_connection_loses_nothing(
