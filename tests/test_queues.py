@@ -146,7 +146,9 @@ async def test_deleting_a_queue_cancels_its_deliveries_and_hides_its_messages(
     assert statuses == ["cancelled"]
 
 
-async def test_a_nul_character_in_a_name_is_refused_with_422_and_nothing_is_stored(org: Org) -> None:
+async def test_a_nul_character_in_a_name_is_refused_with_422_and_nothing_is_stored(
+    org: Org,
+) -> None:
     response = await org.post("/v1/queues", json={"name": "bad\u0000name"})
     assert_problem(response, 422)
     names = [q["name"] for q in (await org.get("/v1/queues")).json()["queues"]]
