@@ -58,6 +58,7 @@ class Stack:
         self.log_dir = Path(tempfile.mkdtemp(prefix="herald-stack-logs-"))
         self.api: asyncio.subprocess.Process | None = None
         self.worker: asyncio.subprocess.Process | None = None
+        self.extra_processes: list[asyncio.subprocess.Process] = []
         self.key = ""
 
     @property
@@ -94,13 +95,22 @@ class Stack:
     async def start_worker(self) -> None:
         self.worker = await self._spawn("workers")
 
-    async def _spawn(self, *module: str) -> asyncio.subprocess.Process:
+    async def start_second_api(self) -> str:
+        """Another API process on the same servers; returns its base URL."""
+        port = free_port()
+        process = await self._spawn("service.cli", "api", HERALD_PORT=str(port))
+        self.extra_processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        await self.wait_ready(url=url)
+        return url
+
+    async def _spawn(self, *module: str, **env: str) -> asyncio.subprocess.Process:
         with (self.log_dir / f"{module[0]}.log").open("ab") as log:
             return await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
                 *module,
-                env=self.env,
+                env={**self.env, **env},
                 start_new_session=True,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=log,
@@ -112,10 +122,10 @@ class Stack:
         lines = path.read_text().splitlines() if path.exists() else []
         return [json.loads(line) for line in lines if line.startswith("{")]
 
-    async def wait_ready(self, timeout_s: float = 30.0) -> None:
+    async def wait_ready(self, timeout_s: float = 30.0, url: str | None = None) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        async with httpx.AsyncClient(base_url=self.url) as client:
+        async with httpx.AsyncClient(base_url=url or self.url) as client:
             while loop.time() < deadline:
                 try:
                     if (await client.get("/health/ready")).status_code == 200:
@@ -144,6 +154,8 @@ class Stack:
         return rows
 
     async def stop(self) -> None:
+        for process in self.extra_processes:
+            await self.kill(process)
         await self.kill(self.worker)
         await self.kill(self.api)
         await asyncio.to_thread(self.valkey.stop)
