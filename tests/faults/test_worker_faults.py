@@ -74,6 +74,7 @@ async def test_sigkill_mid_delivery_delivers_again_with_the_same_webhook_id(
     again = {r.headers["webhook-id"] for r in receiver.at("victim")[5:]}
     assert first == again
     await wait_for(lambda: _none_open(stack), what="nothing pending or in flight")
+    print("\nworker SIGKILL: 5 acknowledged, 0 lost, 5 duplicates (the 5 in flight)")
 
 
 async def _none_open(stack: Stack) -> bool:
@@ -96,6 +97,8 @@ async def test_flushall_loses_nothing_the_sweeper_finds_the_work(
     )
     assert {r.body for r in receiver.at("flushed")} == {b'{"n": %d}' % n for n in range(300)}
     await wait_for(lambda: _none_open(stack), what="nothing pending or in flight")
+    duplicates = len(receiver.at("flushed")) - 300
+    print(f"\nRedis FLUSHALL: 300 acknowledged, 0 lost, {duplicates} duplicates")
 
 
 async def test_sigterm_finishes_what_is_in_flight_within_the_grace(
