@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request, Response
@@ -24,14 +25,16 @@ async def read_ingest_request(
     org_id: uuid.UUID,
     queue_id: uuid.UUID,
     original_headers: dict[str, str] | None = None,
+    stream: AsyncIterator[bytes] | None = None,
 ) -> IngestRequest:
-    """Reads and decodes the body within the limits; raises 400, 413 or 415."""
+    """Reads and decodes the body (from `stream`, else the request's) within the limits;
+    raises 400, 413 or 415."""
     headers = request.headers
     gzipped = check_encoding(headers.get("content-encoding"))
     limit = settings.max_request_bytes
     drain_limit = DRAIN_FACTOR * limit
     declared = headers.get("content-length")
-    stream = request.stream()
+    stream = stream or request.stream()
     if declared and declared.isdigit() and int(declared) > limit:
         await drain(stream, drain_limit)
         raise PayloadTooLarge(f"the request body is over the limit of {limit} bytes")
