@@ -8,7 +8,9 @@ core 0; the load generator and the receiver on core 1, when the machine has two 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -90,18 +92,17 @@ class Bench:
     async def stop(self, *processes: asyncio.subprocess.Process) -> None:
         for process in processes:
             if process.returncode is None:
-                process.terminate()
+                _signal_group(process, signal.SIGTERM)
                 try:
                     await asyncio.wait_for(process.wait(), timeout=30)
                 except TimeoutError:
-                    process.kill()
+                    _signal_group(process, signal.SIGKILL)
                     await process.wait()
 
     async def close(self) -> None:
         await self.memory.close()
         for process in self.processes:
-            if process.returncode is None:
-                process.kill()
+            _signal_group(process, signal.SIGKILL)  # children too (granian's workers)
         self.stack.stop()
 
     async def wait_http(self, url: str, timeout_s: float = 30.0) -> None:
@@ -210,6 +211,12 @@ class Bench:
                     headers={"content-type": "application/x-ndjson"},
                 ) as response:
                     assert response.status == 202, await response.text()
+
+
+def _signal_group(process: asyncio.subprocess.Process, sig: int) -> None:
+    """Each process starts its own session: signal it with everything it started."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
 
 
 async def receiver_stats(url: str) -> dict[str, Any]:
