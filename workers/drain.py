@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import uuid
 from collections.abc import Awaitable
 from datetime import UTC, datetime
@@ -34,7 +33,6 @@ from workers.policy import Decision, Verdict, decide
 from workers.recorder import AttemptRecord
 from workers.sinks import SinkResult
 
-logger = logging.getLogger("herald.drain")
 log = structlog.get_logger("herald.drain")
 
 IDLE_POLL_S = 0.05
@@ -138,7 +136,7 @@ class Drain:
             delivery = self.in_flight.pop(task)
             if task.cancelled() or task.exception() is not None:
                 if not task.cancelled():
-                    logger.error("delivery task failed", exc_info=task.exception())
+                    log.error("delivery task failed", exc_info=task.exception())
                 unsent.append(delivery.id)
                 continue
             recording = asyncio.create_task(self._finish(delivery, *task.result()))
@@ -149,7 +147,7 @@ class Drain:
     def _recorded_one(self, task: asyncio.Task[None]) -> None:
         self.recording.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            logger.error("recording an attempt failed", exc_info=task.exception())
+            log.error("recording an attempt failed", exc_info=task.exception())
 
     async def _recorded(self) -> None:
         """Until every outcome of this drain is committed."""

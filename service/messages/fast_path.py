@@ -19,8 +19,8 @@ import msgspec
 from litestar import Litestar, Request
 from litestar.types import HTTPResponseBodyEvent, HTTPResponseStartEvent, Receive, Scope, Send
 
-from service.auth import Principal, key_from_headers
-from service.errors import EXCEPTION_HANDLERS, BadRequest, Forbidden, Unauthorized
+from service.auth import authenticate
+from service.errors import EXCEPTION_HANDLERS, BadRequest
 from service.messages.http import read_ingest_request
 from service.messages.ingest import IngestService
 
@@ -66,14 +66,7 @@ class IngestFastPath:
         self, request: Request[Any, Any, Any], queue_id: uuid.UUID
     ) -> tuple[int, bytes]:
         state = self.app.state
-        key = key_from_headers(request.headers)
-        if key is None:
-            raise Unauthorized("An API key is required (X-API-KEY or Authorization header)")
-        principal: Principal | None = await state.api_keys.principal(key)
-        if principal is None:
-            raise Unauthorized("The API key is not valid")
-        if not principal.allows(SCOPE):
-            raise Forbidden(f"This API key lacks the '{SCOPE}' scope")
+        _, principal = await authenticate(request.headers, state.api_keys, SCOPE)
         state.rate_limiter.check(str(principal.key_id))
         ingest: IngestService = state.ingest
         parsed = await read_ingest_request(
