@@ -29,27 +29,25 @@ WITH batch AS (
     VALUES (herald_uuid7(), $1, $2, now() - interval '2 hours', $5::int - $4::int + 1, 0)
     RETURNING id
 ), message AS (
-    INSERT INTO messages (id, org_id, queue_id, batch_id, index, content_type, size, received_at)
+    INSERT INTO messages (id, org_id, queue_id, batch_id, index, content_type, size, received_at,
+                          body)
     SELECT herald_uuid7(), $1, $2, batch.id, g, 'application/json', 300,
-           now() - interval '2 hours'
+           now() - interval '2 hours', convert_to(repeat('x', 300), 'UTF8')
       FROM batch, generate_series($4::int, $5::int) g
     RETURNING id, index
-), payload AS (
-    INSERT INTO message_payloads (message_id, body, created_at)
-    SELECT id, convert_to(repeat('x', 300), 'UTF8'), now() FROM message
 ), delivery AS (
-    INSERT INTO deliveries (id, message_id, listener_id, status, attempts, next_attempt_at,
+    INSERT INTO deliveries (message_id, listener_id, status, attempts, next_attempt_at,
                             last_status_code, delivered_at, created_at)
-    SELECT herald_uuid7(), message.id, $3,
+    SELECT message.id, $3,
            CASE WHEN message.index <= $6::int THEN 'delivered' ELSE 'pending' END, 1,
            CASE WHEN message.index <= $6::int THEN NULL ELSE now() + interval '1 hour' END,
            CASE WHEN message.index <= $6::int THEN 200 ELSE 503 END,
            CASE WHEN message.index <= $6::int THEN now() END, now()
       FROM message
-    RETURNING id, last_status_code
+    RETURNING message_id, last_status_code
 )
-INSERT INTO attempts (delivery_id, number, started_at, duration_ms, status_code)
-SELECT id, 1, now(), 5, last_status_code FROM delivery
+INSERT INTO attempts (listener_id, message_id, number, started_at, duration_ms, status_code)
+SELECT $3, message_id, 1, now(), 5, last_status_code FROM delivery
 """
 
 

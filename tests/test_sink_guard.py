@@ -78,7 +78,6 @@ def listener(url: str) -> ListenerConfig:
 
 def delivery() -> ClaimedDelivery:
     return ClaimedDelivery(
-        id=uuid.uuid4(),
         message_id=uuid.uuid4(),
         queue_id=uuid.uuid4(),
         attempt=1,

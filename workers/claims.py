@@ -11,28 +11,27 @@ from dataclasses import dataclass
 
 import asyncpg
 
+# $1 is the listener, $2 its queue: the keys of both tables start with them.
 CLAIMED_COLUMNS = """
-    SELECT c.id, c.message_id, c.attempts, c.retry_base, m.queue_id, m.content_type,
-           m.original_headers, p.body
+    SELECT c.message_id, c.attempts, c.retry_base, m.content_type, m.original_headers, m.body
       FROM claimed c
-      JOIN messages m ON m.id = c.message_id
-      LEFT JOIN message_payloads p ON p.message_id = c.message_id
+      JOIN messages m ON m.queue_id = $2 AND m.id = c.message_id
 """
 
 CLAIM_DUE = (
     """
     WITH due AS (
-        SELECT id FROM deliveries
+        SELECT message_id FROM deliveries
          WHERE listener_id = $1 AND status = 'pending' AND next_attempt_at <= now()
          ORDER BY next_attempt_at
-         LIMIT $2
+         LIMIT $3
          FOR UPDATE SKIP LOCKED
     ), claimed AS (
         UPDATE deliveries d
            SET status = 'in_flight', attempts = d.attempts + 1,
-               lease_expires_at = now() + make_interval(secs => $3)
-          FROM due WHERE d.id = due.id
-        RETURNING d.id, d.message_id, d.attempts, d.retry_base
+               lease_expires_at = now() + make_interval(secs => $4)
+          FROM due WHERE d.listener_id = $1 AND d.message_id = due.message_id
+        RETURNING d.message_id, d.attempts, d.retry_base
     )
     """
     + CLAIMED_COLUMNS
@@ -45,17 +44,18 @@ CLAIM_OLDEST = (
     WITH owner AS (
         SELECT id FROM listeners WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED
     ), oldest AS (
-        SELECT d.id, d.status, d.next_attempt_at FROM deliveries d, owner
+        SELECT d.message_id, d.status, d.next_attempt_at FROM deliveries d, owner
          WHERE d.listener_id = owner.id AND d.status IN ('pending', 'in_flight')
          ORDER BY d.message_id
          LIMIT 1
     ), claimed AS (
         UPDATE deliveries d
            SET status = 'in_flight', attempts = d.attempts + 1,
-               lease_expires_at = now() + make_interval(secs => $2)
+               lease_expires_at = now() + make_interval(secs => $3)
           FROM oldest
-         WHERE d.id = oldest.id AND oldest.status = 'pending' AND oldest.next_attempt_at <= now()
-        RETURNING d.id, d.message_id, d.attempts, d.retry_base
+         WHERE d.listener_id = $1 AND d.message_id = oldest.message_id
+           AND oldest.status = 'pending' AND oldest.next_attempt_at <= now()
+        RETURNING d.message_id, d.attempts, d.retry_base
     )
     """
     + CLAIMED_COLUMNS
@@ -65,13 +65,12 @@ RELEASE = """
     UPDATE deliveries
        SET status = 'pending', attempts = attempts - 1, lease_expires_at = NULL,
            next_attempt_at = now()
-     WHERE id = ANY($1::uuid[]) AND status = 'in_flight'
+     WHERE listener_id = $1 AND message_id = ANY($2::uuid[]) AND status = 'in_flight'
 """
 
 
 @dataclass(frozen=True)
 class ClaimedDelivery:
-    id: uuid.UUID
     message_id: uuid.UUID
     queue_id: uuid.UUID
     attempt: int
@@ -80,13 +79,17 @@ class ClaimedDelivery:
     body: bytes | None
     original_headers: dict[str, str] | None
 
+    @property
+    def id(self) -> uuid.UUID:
+        """Within its listener a delivery is named by its message (migration 0006)."""
+        return self.message_id
 
-def _claimed(rows: list[asyncpg.Record]) -> list[ClaimedDelivery]:
+
+def _claimed(queue_id: uuid.UUID, rows: list[asyncpg.Record]) -> list[ClaimedDelivery]:
     return [
         ClaimedDelivery(
-            id=row["id"],
             message_id=row["message_id"],
-            queue_id=row["queue_id"],
+            queue_id=queue_id,
             attempt=row["attempts"],
             retry_base=row["retry_base"],
             content_type=row["content_type"],
@@ -100,20 +103,23 @@ def _claimed(rows: list[asyncpg.Record]) -> list[ClaimedDelivery]:
 
 
 async def claim_due(
-    pool: asyncpg.Pool, listener_id: uuid.UUID, limit: int, lease_s: float
+    pool: asyncpg.Pool, listener_id: uuid.UUID, queue_id: uuid.UUID, limit: int, lease_s: float
 ) -> list[ClaimedDelivery]:
     """Up to `limit` due deliveries, oldest due first, leased for `lease_s` seconds."""
-    return _claimed(await pool.fetch(CLAIM_DUE, listener_id, limit, lease_s))
+    rows = await pool.fetch(CLAIM_DUE, listener_id, queue_id, limit, lease_s)
+    return _claimed(queue_id, rows)
 
 
 async def claim_oldest(
-    pool: asyncpg.Pool, listener_id: uuid.UUID, lease_s: float
+    pool: asyncpg.Pool, listener_id: uuid.UUID, queue_id: uuid.UUID, lease_s: float
 ) -> list[ClaimedDelivery]:
     """The oldest unfinished delivery when it is due and no other is in flight, else nothing."""
-    return _claimed(await pool.fetch(CLAIM_OLDEST, listener_id, lease_s))
+    return _claimed(queue_id, await pool.fetch(CLAIM_OLDEST, listener_id, queue_id, lease_s))
 
 
-async def release(pool: asyncpg.Pool, delivery_ids: list[uuid.UUID]) -> None:
+async def release(
+    pool: asyncpg.Pool, listener_id: uuid.UUID, delivery_ids: list[uuid.UUID]
+) -> None:
     """Gives unsent deliveries back at once, without spending their attempt."""
     if delivery_ids:
-        await pool.execute(RELEASE, delivery_ids)
+        await pool.execute(RELEASE, listener_id, delivery_ids)

@@ -126,7 +126,7 @@ class Drain:
         send is recorded in the background, so its slot is free before the commit."""
         await self._wait_for(*self.in_flight, *self.recording, seconds=IDLE_POLL_S)
         if unsent := self._record_finished():
-            await release(self.ctx.pool, unsent)
+            await release(self.ctx.pool, self.listener_id, unsent)
 
     def _record_finished(self) -> list[uuid.UUID]:
         """Moves each finished send out of its slot and records its outcome (in the
@@ -197,10 +197,10 @@ class Drain:
 
     async def _claim(self, free: int) -> list[ClaimedDelivery]:
         assert self.listener is not None
-        lease_s = self.ctx.settings.lease_s
+        lease_s, queue_id = self.ctx.settings.lease_s, self.listener.queue_id
         if self.listener.ordered:
-            return await claim_oldest(self.ctx.pool, self.listener_id, lease_s)
-        return await claim_due(self.ctx.pool, self.listener_id, free, lease_s)
+            return await claim_oldest(self.ctx.pool, self.listener_id, queue_id, lease_s)
+        return await claim_due(self.ctx.pool, self.listener_id, queue_id, free, lease_s)
 
     async def _consume_dirty(self) -> bool:
         return bool(await self.ctx.redis.getdel(dirty_key(self.listener_id)))
@@ -246,7 +246,7 @@ class Drain:
                 if decision.verdict is Verdict.RETRY and decision.next_attempt_at
                 else None,
             )
-        await self.ctx.recorder.record(_record(delivery, result, decision, now))
+        await self.ctx.recorder.record(_record(listener, delivery, result, decision, now))
         await self._listener_effects(listener, decision)
 
     async def _listener_effects(self, listener: ListenerConfig, decision: Decision) -> None:
@@ -280,18 +280,23 @@ class Drain:
         for task in self.in_flight:
             task.cancel()
         with contextlib.suppress(Exception):
-            await asyncio.shield(release(self.ctx.pool, pending))
+            await asyncio.shield(release(self.ctx.pool, self.listener_id, pending))
         with contextlib.suppress(Exception):
             await asyncio.shield(self._recorded())
 
 
 def _record(
-    delivery: ClaimedDelivery, result: SinkResult, decision: Decision, now: datetime
+    listener: ListenerConfig,
+    delivery: ClaimedDelivery,
+    result: SinkResult,
+    decision: Decision,
+    now: datetime,
 ) -> AttemptRecord:
     outcome = result.outcome
     status = STATUS_BY_VERDICT[decision.verdict]
     return AttemptRecord(
-        delivery_id=delivery.id,
+        listener_id=listener.id,
+        message_id=delivery.message_id,
         number=delivery.attempt,
         started_at=result.started_at,
         duration_ms=result.duration_ms,

@@ -30,23 +30,26 @@ UPDATE_DELIVERIES = """
     UPDATE deliveries d
        SET status = v.status, next_attempt_at = v.next_attempt_at, lease_expires_at = NULL,
            last_status_code = v.status_code, last_error = v.error, delivered_at = v.delivered_at
-      FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::int[], $6::text[],
-                  $7::timestamptz[])
-           AS v(id, number, status, next_attempt_at, status_code, error, delivered_at)
-     WHERE d.id = v.id AND d.status = 'in_flight' AND d.attempts = v.number
+      FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::timestamptz[], $6::int[],
+                  $7::text[], $8::timestamptz[])
+           AS v(listener_id, message_id, number, status, next_attempt_at, status_code, error,
+                delivered_at)
+     WHERE d.listener_id = v.listener_id AND d.message_id = v.message_id
+       AND d.status = 'in_flight' AND d.attempts = v.number
 """
 INSERT_ATTEMPTS = """
-    INSERT INTO attempts (delivery_id, number, started_at, duration_ms, status_code, error,
-                          response_body)
-    SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::int[], $5::int[],
-                         $6::text[], $7::text[])
-    ON CONFLICT (delivery_id, number) DO NOTHING
+    INSERT INTO attempts (listener_id, message_id, number, started_at, duration_ms,
+                          status_code, error, response_body)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[], $5::int[],
+                         $6::int[], $7::text[], $8::text[])
+    ON CONFLICT (listener_id, message_id, number) DO NOTHING
 """
 
 
 @dataclass(frozen=True)
 class AttemptRecord:
-    delivery_id: uuid.UUID
+    listener_id: uuid.UUID
+    message_id: uuid.UUID  # names the delivery within its listener
     number: int
     started_at: datetime
     duration_ms: int
@@ -107,7 +110,8 @@ class Recorder:
         async with self.pool.acquire() as connection, connection.transaction():
             await connection.execute(
                 UPDATE_DELIVERIES,
-                [r.delivery_id for r in batch],
+                [r.listener_id for r in batch],
+                [r.message_id for r in batch],
                 [r.number for r in batch],
                 [r.new_status for r in batch],
                 [r.next_attempt_at for r in batch],
@@ -117,7 +121,8 @@ class Recorder:
             )
             await connection.execute(
                 INSERT_ATTEMPTS,
-                [r.delivery_id for r in batch],
+                [r.listener_id for r in batch],
+                [r.message_id for r in batch],
                 [r.number for r in batch],
                 [r.started_at for r in batch],
                 [r.duration_ms for r in batch],

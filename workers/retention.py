@@ -2,10 +2,11 @@
 bounded batches, so that every statement is short and holds its locks briefly.
 
 - messages older than their queue's `retention_days` (HERALD_RETENTION_DAYS when unset),
-  with their payloads, deliveries and attempts, unless a delivery is still open;
+  with their deliveries and attempts, unless a delivery is still open;
 - everything a deleted queue left behind, then the queue's deleted_queues row;
 - batches (and their failures) past retention once none of their messages is left.
-Ids are UUIDv7, so "older than" is an id range on the (queue_id, id) index.
+Ids are UUIDv7, so "older than" is an id range on the (queue_id, id) key; deliveries are
+found by (listener_id, message_id), for the listeners the queue has or had.
 """
 
 from __future__ import annotations
@@ -24,23 +25,26 @@ PURGE_MESSAGES = """
     WITH doomed AS (
         SELECT m.id FROM messages m
          WHERE m.queue_id = $1 AND m.id < $2
-           AND NOT ($4 AND EXISTS (SELECT FROM deliveries d WHERE d.message_id = m.id
+           AND NOT ($4 AND EXISTS (SELECT FROM deliveries d
+                                    WHERE d.listener_id = ANY($5::uuid[]) AND d.message_id = m.id
                                       AND d.status IN ('pending', 'in_flight')))
          ORDER BY m.id
          LIMIT $3
     ), gone_deliveries AS (
-        DELETE FROM deliveries d USING doomed WHERE d.message_id = doomed.id
-    ), gone_payloads AS (
-        DELETE FROM message_payloads p USING doomed WHERE p.message_id = doomed.id
+        DELETE FROM deliveries d USING doomed
+         WHERE d.listener_id = ANY($5::uuid[]) AND d.message_id = doomed.id
     )
-    DELETE FROM messages m USING doomed WHERE m.id = doomed.id
+    DELETE FROM messages m USING doomed WHERE m.queue_id = $1 AND m.id = doomed.id
 """
 PURGE_BATCHES = """
     WITH gone AS (
         DELETE FROM batches b
          WHERE b.id IN (SELECT id FROM batches
                          WHERE queue_id = $1 AND id < $2
-                           AND NOT EXISTS (SELECT FROM messages m WHERE m.batch_id = batches.id)
+                           AND NOT EXISTS (SELECT FROM messages m
+                                            WHERE m.queue_id = $1 AND m.id > batches.id
+                                              AND m.id <= batches.last_message_id
+                                              AND m.batch_id = batches.id)
                          LIMIT $3)
         RETURNING b.id
     ), gone_failures AS (
@@ -65,11 +69,20 @@ async def purge_expired(
     now = now or utcnow()
     deadline = time.monotonic() + BUDGET_S
     counts = {"messages": 0, "batches": 0}
-    for row in await pool.fetch("SELECT id, retention_days FROM queues"):
+    queues = await pool.fetch(
+        "SELECT q.id, q.retention_days,"
+        " ARRAY(SELECT l.id FROM listeners l WHERE l.queue_id = q.id) AS listener_ids"
+        " FROM queues q"
+    )
+    for row in queues:
         cutoff = id_floor(now - timedelta(days=row["retention_days"] or default_days))
-        await _purge_queue(pool, row["id"], cutoff, True, batch, deadline, counts)
-    for row in await pool.fetch("SELECT queue_id FROM deleted_queues"):
-        if await _purge_queue(pool, row["queue_id"], EVERYTHING, False, batch, deadline, counts):
+        await _purge_queue(
+            pool, row["id"], row["listener_ids"], cutoff, True, batch, deadline, counts
+        )
+    for row in await pool.fetch("SELECT queue_id, listener_ids FROM deleted_queues"):
+        if await _purge_queue(
+            pool, row["queue_id"], row["listener_ids"], EVERYTHING, False, batch, deadline, counts
+        ):
             await pool.execute("DELETE FROM deleted_queues WHERE queue_id = $1", row["queue_id"])
     return counts
 
@@ -77,6 +90,7 @@ async def purge_expired(
 async def _purge_queue(
     pool: asyncpg.Pool,
     queue_id: uuid.UUID,
+    listener_ids: list[uuid.UUID],
     cutoff: uuid.UUID,
     keep_open: bool,
     batch: int,
@@ -89,7 +103,7 @@ async def _purge_queue(
             if time.monotonic() > deadline:
                 return False
             if key == "messages":
-                status = await pool.execute(sql, queue_id, cutoff, batch, keep_open)
+                status = await pool.execute(sql, queue_id, cutoff, batch, keep_open, listener_ids)
                 deleted = int(status.split()[-1])
             else:
                 deleted = await pool.fetchval(sql, queue_id, cutoff, batch)

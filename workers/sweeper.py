@@ -16,8 +16,8 @@ from workers.context import WorkerContext
 RELEASE_EXPIRED_LEASES = """
     UPDATE deliveries
        SET status = 'pending', lease_expires_at = NULL, next_attempt_at = now()
-     WHERE id IN (
-        SELECT id FROM deliveries
+     WHERE (listener_id, message_id) IN (
+        SELECT listener_id, message_id FROM deliveries
          WHERE status = 'in_flight' AND lease_expires_at < now()
          ORDER BY lease_expires_at
          LIMIT $1

@@ -29,9 +29,7 @@ PORTABLE = """
 def upgrade() -> None:
     native = op.get_bind().exec_driver_sql("SHOW server_version_num").scalar_one()
     body = NATIVE if int(native) >= 180000 else PORTABLE
-    op.execute(
-        f"CREATE FUNCTION herald_uuid7() RETURNS uuid LANGUAGE sql VOLATILE AS $$ {body} $$"
-    )
+    op.execute(f"CREATE FUNCTION herald_uuid7() RETURNS uuid LANGUAGE sql VOLATILE AS $$ {body} $$")
 
 
 def downgrade() -> None:

@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.db.models import Batch, Queue
 
 CURSOR_PREFETCH = 500
+# A batch's messages: ids (batch id, last_message_id] of its queue, made in index order.
 MESSAGES_SQL = (
-    "SELECT m.id, m.index, m.content_type, p.body FROM messages m"
-    " LEFT JOIN message_payloads p ON p.message_id = m.id"
-    " WHERE m.batch_id = $1 ORDER BY m.index"
+    "SELECT m.id, m.index, m.content_type, m.body FROM batches b"
+    " JOIN messages m ON m.queue_id = b.queue_id AND m.id > b.id AND m.id <= b.last_message_id"
+    " AND m.batch_id = b.id"
+    " WHERE b.id = $1 ORDER BY m.id"
 )
 FAILURES_SQL = "SELECT index, reason, raw FROM batch_failures WHERE batch_id = $1 ORDER BY index"
 

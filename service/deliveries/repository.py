@@ -9,7 +9,6 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import Attempt, Delivery
-from service.lib.ids import new_id
 
 RETRYABLE = ("failed", "cancelled", "delivered")
 
@@ -20,8 +19,8 @@ REPLAY_EXISTING = text(
        SET status = 'pending', next_attempt_at = now(), retry_base = d.attempts,
            lease_expires_at = NULL
       FROM messages m
-     WHERE d.message_id = m.id AND d.listener_id = :listener_id
-       AND m.received_at >= :since AND m.received_at < :until
+     WHERE m.queue_id = :queue_id AND m.received_at >= :since AND m.received_at < :until
+       AND d.listener_id = :listener_id AND d.message_id = m.id
        AND d.status = ANY(CAST(:statuses AS text[]))
     """
 )
@@ -32,16 +31,16 @@ MISSED_MESSAGES = text(
     SELECT m.id FROM messages m
      WHERE m.queue_id = :queue_id AND m.received_at >= :since AND m.received_at < :until
        AND NOT EXISTS (SELECT 1 FROM deliveries d
-                        WHERE d.message_id = m.id AND d.listener_id = :listener_id)
+                        WHERE d.listener_id = :listener_id AND d.message_id = m.id)
      ORDER BY m.id
     """
 )
 INSERT_DELIVERIES = text(
     """
-    INSERT INTO deliveries (id, message_id, listener_id, status, attempts, retry_base,
+    INSERT INTO deliveries (message_id, listener_id, status, attempts, retry_base,
                             next_attempt_at, created_at)
-    SELECT d.id, d.message_id, :listener_id, 'pending', 0, 0, now(), now()
-      FROM unnest(CAST(:ids AS uuid[]), CAST(:message_ids AS uuid[])) AS d(id, message_id)
+    SELECT d.message_id, :listener_id, 'pending', 0, 0, now(), now()
+      FROM unnest(CAST(:message_ids AS uuid[])) AS d(message_id)
     """
 )
 
@@ -57,30 +56,35 @@ class DeliveryRepository:
         if status is not None:
             query = query.where(Delivery.status == status)
         if after is not None:
-            query = query.where(Delivery.id > after)
-        result = await self.session.execute(query.order_by(Delivery.id).limit(limit + 1))
+            query = query.where(Delivery.message_id > after)
+        result = await self.session.execute(query.order_by(Delivery.message_id).limit(limit + 1))
         return list(result.scalars())
 
     async def get(self, listener_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery | None:
         result = await self.session.execute(
-            select(Delivery).where(Delivery.listener_id == listener_id, Delivery.id == delivery_id)
+            select(Delivery).where(
+                Delivery.listener_id == listener_id, Delivery.message_id == delivery_id
+            )
         )
         return result.scalar_one_or_none()
 
-    async def attempts(self, delivery_id: uuid.UUID) -> list[Attempt]:
+    async def attempts(self, listener_id: uuid.UUID, delivery_id: uuid.UUID) -> list[Attempt]:
         result = await self.session.execute(
-            select(Attempt).where(Attempt.delivery_id == delivery_id).order_by(Attempt.number)
+            select(Attempt)
+            .where(Attempt.listener_id == listener_id, Attempt.message_id == delivery_id)
+            .order_by(Attempt.number)
         )
         return list(result.scalars())
 
-    async def restart(self, delivery_id: uuid.UUID) -> bool:
+    async def restart(self, listener_id: uuid.UUID, delivery_id: uuid.UUID) -> bool:
         result = await self.session.execute(
             text(
                 "UPDATE deliveries SET status = 'pending', next_attempt_at = now(),"
                 " retry_base = attempts, lease_expires_at = NULL"
-                " WHERE id = :id AND status = ANY(CAST(:statuses AS text[])) RETURNING id"
+                " WHERE listener_id = :listener_id AND message_id = :id"
+                " AND status = ANY(CAST(:statuses AS text[])) RETURNING message_id"
             ),
-            {"id": delivery_id, "statuses": list(RETRYABLE)},
+            {"listener_id": listener_id, "id": delivery_id, "statuses": list(RETRYABLE)},
         )
         return result.scalar_one_or_none() is not None
 
@@ -92,20 +96,11 @@ class DeliveryRepository:
         until: datetime,
         statuses: list[str],
     ) -> int:
-        window = {"listener_id": listener_id, "since": since, "until": until}
+        window = {"queue_id": queue_id, "listener_id": listener_id, "since": since, "until": until}
         restarted = await self.session.execute(REPLAY_EXISTING, {**window, "statuses": statuses})
-        missed = list(
-            (
-                await self.session.execute(MISSED_MESSAGES, {**window, "queue_id": queue_id})
-            ).scalars()
-        )
+        missed = list((await self.session.execute(MISSED_MESSAGES, window)).scalars())
         if missed:
             await self.session.execute(
-                INSERT_DELIVERIES,
-                {
-                    "listener_id": listener_id,
-                    "ids": [new_id() for _ in missed],
-                    "message_ids": missed,
-                },
+                INSERT_DELIVERIES, {"listener_id": listener_id, "message_ids": missed}
             )
         return int(getattr(restarted, "rowcount", 0)) + len(missed)

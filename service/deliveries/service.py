@@ -56,7 +56,7 @@ class DeliveryService:
         await self._listener(org_id, queue_id, listener_id)
         if await self.repository.get(listener_id, delivery_id) is None:
             raise NotFound("Delivery not found")
-        return await self.repository.attempts(delivery_id)
+        return await self.repository.attempts(listener_id, delivery_id)
 
     async def retry(
         self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID, delivery_id: uuid.UUID
@@ -65,7 +65,7 @@ class DeliveryService:
         await self._listener(org_id, queue_id, listener_id)
         if await self.repository.get(listener_id, delivery_id) is None:
             raise NotFound("Delivery not found")
-        if not await self.repository.restart(delivery_id):
+        if not await self.repository.restart(listener_id, delivery_id):
             raise Conflict("The delivery is already pending or in flight")
         self.wake([listener_id])
 

@@ -29,8 +29,8 @@ async def claim_idempotency_key(
     """Inserts the job's batch under its key; returns the stored response if the key was taken."""
     insert = (
         "INSERT INTO batches (id, org_id, queue_id, received_at, accepted, rejected,"
-        " idempotency_key, response)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)"
+        " idempotency_key, response, last_message_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)"
         " ON CONFLICT (queue_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
         " DO NOTHING RETURNING id"
     )
@@ -43,6 +43,7 @@ async def claim_idempotency_key(
         len(job.failures),
         job.idempotency_key,
         json.dumps(job.response),
+        job.last_message_id,
     )
     if await connection.fetchval(insert, *args) is not None:
         return None

@@ -33,6 +33,11 @@ class IngestJob:
     # The response to replay to a repeat of an idempotent request.
     response: dict[str, Any] | None = None
 
+    @property
+    def last_message_id(self) -> uuid.UUID | None:
+        """Ids are made in order, so a batch's messages are the ids (batch_id, this]."""
+        return self.messages[-1].id if self.messages else None
+
 
 @dataclass(frozen=True)
 class WriteOutcome:

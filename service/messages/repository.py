@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.models import Delivery, Message, MessagePayload, Queue
+from service.db.models import Delivery, Listener, Message, Queue
 
 
 class MessageRepository:
@@ -40,14 +40,18 @@ class MessageRepository:
         )
         return result.scalar_one_or_none()
 
-    async def deliveries(self, message_id: uuid.UUID) -> list[Delivery]:
+    async def deliveries(self, queue_id: uuid.UUID, message_id: uuid.UUID) -> list[Delivery]:
+        """One per listener the queue has or had (deleted ones show `cancelled`)."""
         result = await self.session.execute(
-            select(Delivery).where(Delivery.message_id == message_id).order_by(Delivery.id)
+            select(Delivery)
+            .join(Listener, Listener.id == Delivery.listener_id)
+            .where(Listener.queue_id == queue_id, Delivery.message_id == message_id)
+            .order_by(Delivery.listener_id)
         )
         return list(result.scalars())
 
-    async def payload(self, message_id: uuid.UUID) -> bytes | None:
+    async def payload(self, queue_id: uuid.UUID, message_id: uuid.UUID) -> bytes | None:
         body: bytes | None = await self.session.scalar(
-            select(MessagePayload.body).where(MessagePayload.message_id == message_id)
+            select(Message.body).where(Message.queue_id == queue_id, Message.id == message_id)
         )
         return body

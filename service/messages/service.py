@@ -28,7 +28,7 @@ class MessageService:
         message = await self.repository.get(org_id, queue_id, message_id)
         if message is None:
             raise NotFound("Message not found")
-        return message, await self.repository.deliveries(message.id)
+        return message, await self.repository.deliveries(message.queue_id, message.id)
 
     async def payload(
         self, org_id: uuid.UUID, queue_id: uuid.UUID, message_id: uuid.UUID
@@ -36,7 +36,7 @@ class MessageService:
         message = await self.repository.get(org_id, queue_id, message_id)
         if message is None:
             raise NotFound("Message not found")
-        body = await self.repository.payload(message.id)
+        body = await self.repository.payload(message.queue_id, message.id)
         if body is None:
             raise NotFound("The payload is no longer retained")
         return message, body

@@ -1,5 +1,6 @@
-"""One SQL statement that stores a group of ingest jobs: batches, messages, payloads, failures
-and the fan-out delivery rows, for the queues that exist and belong to the job's organization.
+"""One SQL statement that stores a group of ingest jobs: batches, messages (with their bytes),
+failures and the fan-out delivery rows, for the queues that exist and belong to the job's
+organization.
 
 A single statement is atomic on its own, so the hot path needs no BEGIN/COMMIT round trips:
 one round trip per group, which matters as much for latency as for throughput.
@@ -19,8 +20,9 @@ from service.messages.records import IngestJob
 STORE_GROUP = """
 WITH job AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::int[],
-                         $6::int[], $7::bool[])
-        AS j(batch_id, org_id, queue_id, received_at, accepted, rejected, new_batch)
+                         $6::int[], $7::bool[], $8::uuid[])
+        AS j(batch_id, org_id, queue_id, received_at, accepted, rejected, new_batch,
+             last_message_id)
 ), owned AS (
     -- KEY SHARE keeps each queue from being deleted until this statement commits.
     SELECT q.id, q.org_id FROM queues q
@@ -29,28 +31,24 @@ WITH job AS (
 ), stored_job AS (
     SELECT job.* FROM job JOIN owned ON owned.id = job.queue_id AND owned.org_id = job.org_id
 ), new_batch AS (
-    INSERT INTO batches (id, org_id, queue_id, received_at, accepted, rejected)
-    SELECT batch_id, org_id, queue_id, received_at, accepted, rejected
+    INSERT INTO batches (id, org_id, queue_id, received_at, accepted, rejected, last_message_id)
+    SELECT batch_id, org_id, queue_id, received_at, accepted, rejected, last_message_id
       FROM stored_job WHERE new_batch
 ), item AS (
-    SELECT * FROM unnest($8::uuid[], $9::uuid[], $10::int[], $11::text[], $12::bytea[],
-                         $13::jsonb[])
+    SELECT * FROM unnest($9::uuid[], $10::uuid[], $11::int[], $12::text[], $13::bytea[],
+                         $14::jsonb[])
         AS i(id, batch_id, index, content_type, body, original_headers)
 ), new_message AS (
     INSERT INTO messages (id, org_id, queue_id, batch_id, index, content_type, size,
-                          received_at, original_headers)
+                          received_at, original_headers, body)
     SELECT item.id, j.org_id, j.queue_id, item.batch_id, item.index, item.content_type,
-           length(item.body), j.received_at, item.original_headers
+           length(item.body), j.received_at, item.original_headers, item.body
       FROM item JOIN stored_job j ON j.batch_id = item.batch_id
     RETURNING id, queue_id, received_at
-), new_payload AS (
-    INSERT INTO message_payloads (message_id, body, created_at)
-    SELECT item.id, item.body, j.received_at
-      FROM item JOIN stored_job j ON j.batch_id = item.batch_id
 ), new_delivery AS (
-    INSERT INTO deliveries (id, message_id, listener_id, status, attempts, next_attempt_at,
+    INSERT INTO deliveries (message_id, listener_id, status, attempts, next_attempt_at,
                             created_at)
-    SELECT herald_uuid7(), m.id, l.id, 'pending', 0, m.received_at, m.received_at
+    SELECT m.id, l.id, 'pending', 0, m.received_at, m.received_at
       FROM new_message m
       JOIN listeners l ON l.queue_id = m.queue_id
        AND l.status IN ('active', 'paused') AND l.deleted_at IS NULL
@@ -58,7 +56,7 @@ WITH job AS (
 ), new_failure AS (
     INSERT INTO batch_failures (batch_id, index, reason, raw)
     SELECT f.batch_id, f.index, f.reason, f.raw
-      FROM unnest($14::uuid[], $15::int[], $16::text[], $17::bytea[])
+      FROM unnest($15::uuid[], $16::int[], $17::text[], $18::bytea[])
            AS f(batch_id, index, reason, raw)
       JOIN stored_job j ON j.batch_id = f.batch_id
 )
@@ -97,7 +95,7 @@ async def store_group(
 
 
 def _parameters(jobs: list[IngestJob], batch_exists: frozenset[uuid.UUID]) -> list[list[Any]]:
-    job_columns: list[list[Any]] = [[] for _ in range(7)]
+    job_columns: list[list[Any]] = [[] for _ in range(8)]
     item_columns: list[list[Any]] = [[] for _ in range(6)]
     failure_columns: list[list[Any]] = [[] for _ in range(4)]
     for job in jobs:
@@ -109,6 +107,7 @@ def _parameters(jobs: list[IngestJob], batch_exists: frozenset[uuid.UUID]) -> li
             len(job.messages),
             len(job.failures),
             job.batch_id not in batch_exists,
+            job.last_message_id,
         )
         for column, value in zip(job_columns, values, strict=True):
             column.append(value)

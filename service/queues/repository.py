@@ -64,12 +64,17 @@ class QueueRepository:
         )
         if locked is None:
             return False
-        listeners = select(Listener.id).where(Listener.queue_id == queue_id).scalar_subquery()
+        listeners = list(
+            (
+                await self.session.execute(select(Listener.id).where(Listener.queue_id == queue_id))
+            ).scalars()
+        )
         await self.session.execute(
             update(Delivery)
             .where(Delivery.listener_id.in_(listeners), Delivery.status.in_(OPEN_STATUSES))
             .values(status="cancelled", next_attempt_at=None, lease_expires_at=None)
         )
         await self.session.execute(delete(Queue).where(Queue.id == queue_id))
-        self.session.add(DeletedQueue(queue_id=queue_id))  # for the retention purge
+        # For the retention purge, which finds deliveries by listener.
+        self.session.add(DeletedQueue(queue_id=queue_id, listener_ids=listeners))
         return True

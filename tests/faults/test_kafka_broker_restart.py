@@ -134,8 +134,8 @@ async def _delivered(stack: Stack, listener_id: str, count: int) -> bool:
 
 async def _failed_attempts(stack: Stack, listener_id: str) -> int:
     rows = await stack.sql(
-        "SELECT count(*) FROM attempts a JOIN deliveries d ON d.id = a.delivery_id"
-        " WHERE d.listener_id = CAST(:l AS uuid) AND a.error IS NOT NULL",
+        "SELECT count(*) FROM attempts a"
+        " WHERE a.listener_id = CAST(:l AS uuid) AND a.error IS NOT NULL",
         l=listener_id,
     )
     return int(rows[0][0])

@@ -2,7 +2,7 @@
 
 from service.db.models.deliveries import OPEN_STATUSES, Attempt, Delivery
 from service.db.models.listeners import Listener
-from service.db.models.messages import Batch, BatchFailure, Inlet, Message, MessagePayload
+from service.db.models.messages import Batch, BatchFailure, Inlet, Message
 from service.db.models.organizations import ApiKey, Organization
 from service.db.models.queues import DeletedQueue, Queue
 
@@ -17,7 +17,6 @@ __all__ = [
     "Inlet",
     "Listener",
     "Message",
-    "MessagePayload",
     "Organization",
     "Queue",
 ]

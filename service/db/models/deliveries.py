@@ -3,10 +3,18 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db.base import Base, CreatedAtMixin, IdMixin
+from service.db.base import Base, CreatedAtMixin
 
 DELIVERY_STATUSES = ("pending", "in_flight", "delivered", "failed", "cancelled")
 
@@ -14,9 +22,14 @@ DELIVERY_STATUSES = ("pending", "in_flight", "delivered", "failed", "cancelled")
 OPEN_STATUSES = ("pending", "in_flight")  # a delivery that may still be attempted
 
 
-class Delivery(IdMixin, CreatedAtMixin, Base):
+class Delivery(CreatedAtMixin, Base):
+    """A message on its way to one listener. It has no id of its own: within its listener it
+    is named by its message id (the API's delivery id and the `webhook-id`), so the primary
+    key also serves per-listener listings and a message's deliveries (migration 0006)."""
+
     __tablename__ = "deliveries"
     __table_args__ = (
+        PrimaryKeyConstraint("listener_id", "message_id"),
         CheckConstraint(
             "status IN ('pending', 'in_flight', 'delivered', 'failed', 'cancelled')", name="status"
         ),
@@ -27,8 +40,6 @@ class Delivery(IdMixin, CreatedAtMixin, Base):
             "next_attempt_at",
             postgresql_where=text("status = 'pending'"),
         ),
-        # Per-listener listings walk deliveries in ingest order.
-        Index("ix_deliveries_listener_id_id", "listener_id", "id"),
         # Ordered listeners: the oldest unfinished message, without walking finished ones.
         Index(
             "ix_deliveries_open",
@@ -42,7 +53,6 @@ class Delivery(IdMixin, CreatedAtMixin, Base):
             "lease_expires_at",
             postgresql_where=text("status = 'in_flight'"),
         ),
-        Index("ix_deliveries_message_id", "message_id"),
         {
             "postgresql_with": {
                 "autovacuum_vacuum_scale_factor": "0.01",
@@ -53,8 +63,8 @@ class Delivery(IdMixin, CreatedAtMixin, Base):
     )
 
     # No foreign keys on the ingest tables: see migration 0004.
-    message_id: Mapped[uuid.UUID]
     listener_id: Mapped[uuid.UUID]
+    message_id: Mapped[uuid.UUID]
     status: Mapped[str] = mapped_column(Text, default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Attempts made before the last manual retry or replay, which starts the schedule anew.
@@ -65,16 +75,27 @@ class Delivery(IdMixin, CreatedAtMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None]
 
+    @property
+    def id(self) -> uuid.UUID:
+        return self.message_id
+
 
 class Attempt(Base):
-    """One try of a delivery; (delivery_id, number) makes recording it idempotent."""
+    """One try of a delivery; its key (delivery, number) makes recording it idempotent."""
 
     __tablename__ = "attempts"
-
-    delivery_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True
+    __table_args__ = (
+        PrimaryKeyConstraint("listener_id", "message_id", "number"),
+        ForeignKeyConstraint(
+            ["listener_id", "message_id"],
+            ["deliveries.listener_id", "deliveries.message_id"],
+            ondelete="CASCADE",
+        ),
     )
-    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+    listener_id: Mapped[uuid.UUID]
+    message_id: Mapped[uuid.UUID]
+    number: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime]
     duration_ms: Mapped[int] = mapped_column(Integer)
     status_code: Mapped[int | None]

@@ -4,11 +4,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, PrimaryKeyConstraint, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, CreatedAtMixin, IdMixin, utcnow
+from service.lib.ids import new_id
 
 
 class Inlet(IdMixin, CreatedAtMixin, Base):
@@ -40,6 +41,8 @@ class Batch(IdMixin, Base):
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(Text)
+    # The batch's messages are the ids (id, last_message_id] of its queue (migration 0006).
+    last_message_id: Mapped[uuid.UUID | None]
     # The first response, replayed verbatim to a repeat with the same Idempotency-Key.
     response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
@@ -53,13 +56,15 @@ class BatchFailure(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Message(IdMixin, Base):
-    __tablename__ = "messages"
-    __table_args__ = (
-        Index("ix_messages_queue_id_id", "queue_id", "id"),
-        Index("ix_messages_batch_id_index", "batch_id", "index"),
-    )
+class Message(Base):
+    """One accepted message with its bytes. Keyed by queue: every read names the queue, and
+    ids are UUIDv7, so (queue_id, id) is also the newest-first listing and retention order."""
 
+    __tablename__ = "messages"
+    __table_args__ = (PrimaryKeyConstraint("queue_id", "id"),)
+
+    # No foreign keys on the ingest tables: see migration 0004.
+    id: Mapped[uuid.UUID] = mapped_column(default=new_id)
     org_id: Mapped[uuid.UUID]
     queue_id: Mapped[uuid.UUID]
     batch_id: Mapped[uuid.UUID]
@@ -69,12 +74,4 @@ class Message(IdMixin, Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Headers of an inlet request, forwarded as herald-original-* on delivery.
     original_headers: Mapped[dict[str, str] | None] = mapped_column(JSONB)
-
-
-class MessagePayload(CreatedAtMixin, Base):
-    """The bytes of a message, kept apart so that retention can drop them on their own."""
-
-    __tablename__ = "message_payloads"
-
-    message_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    body: Mapped[bytes] = mapped_column(LargeBinary)
+    body: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)

@@ -3,7 +3,8 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Text, UniqueConstraint, Uuid
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, CreatedAtMixin, IdMixin, utcnow
@@ -26,3 +27,7 @@ class DeletedQueue(Base):
 
     queue_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     deleted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Its listeners (gone with the queue): the purge finds their deliveries by listener.
+    listener_ids: Mapped[list[uuid.UUID]] = mapped_column(
+        ARRAY(Uuid), default=list, server_default="{}"
+    )
