@@ -406,8 +406,10 @@ async def test_rate_limit_per_s_paces_a_backlog(org: Org, receiver: Receiver) ->
     arrivals = [r.at for r in receiver.at("paced")]
     # A burst of up to 10, then 10 per second: the 35th cannot come before 2.5 s.
     assert arrivals[-1] - arrivals[0] >= 2.5 * 0.9
-    for k in range(10, 35):  # and never ahead of the bucket (10 ms of clock slack)
-        assert arrivals[k] - arrivals[0] >= (k - 10 + 1) / 10 - 0.01
+    # And never ahead of the bucket. 50 ms of slack: the burst's requests each open a
+    # connection, so the first arrival can come later after its send than the others.
+    for k in range(10, 35):
+        assert arrivals[k] - arrivals[0] >= (k - 10 + 1) / 10 - 0.05
 
 
 async def test_a_listener_failing_for_five_days_is_disabled_and_gets_nothing_new(

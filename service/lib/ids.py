@@ -1,20 +1,38 @@
-"""Time-ordered UUIDv7 identifiers."""
+"""Time-ordered UUIDv7 identifiers, increasing within a process.
+
+Ids are asyncpg's own UUID type (a `uuid.UUID` subclass): it is built from bytes in C and
+asyncpg encodes it without a conversion, which matters at thousands of ids per request.
+"""
 
 import uuid
 
 import uuid_utils
+from asyncpg.pgproto.pgproto import UUID as _FastUUID
 
-_UNKNOWN = uuid.SafeUUID.unknown  # an enum lookup per call costs more than the id itself
-_new = object.__new__
-_set = object.__setattr__
+_last = 0  # the largest id handed out by this process
+
+
+def _reserve(count: int) -> int:
+    """The first of `count` consecutive ids, all above every id made before."""
+    global _last
+    first = uuid_utils.uuid7().int
+    if first <= _last:  # same millisecond as a reserved block, or the clock went back
+        first = _last + 1
+    _last = first + count - 1
+    return first
 
 
 def new_id() -> uuid.UUID:
-    """A fresh UUIDv7 (monotonic within this process) as a standard-library UUID."""
-    value = _new(uuid.UUID)
-    _set(value, "int", uuid_utils.uuid7().int)
-    _set(value, "is_safe", _UNKNOWN)
+    """A fresh UUIDv7."""
+    value: uuid.UUID = _FastUUID(_reserve(1).to_bytes(16, "big"))
     return value
+
+
+def new_ids(count: int) -> list[uuid.UUID]:
+    """`count` fresh UUIDv7s in increasing order, consecutive in their random bits (the 62
+    random bits of a UUIDv7 leave room for any count a request can hold)."""
+    first = _reserve(count)
+    return [_FastUUID((first + n).to_bytes(16, "big")) for n in range(count)]
 
 
 def parse_id(value: str) -> uuid.UUID | None:

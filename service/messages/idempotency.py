@@ -39,7 +39,7 @@ async def claim_idempotency_key(
         job.org_id,
         job.queue_id,
         job.received_at,
-        len(job.messages),
+        len(job.items),
         len(job.failures),
         job.idempotency_key,
         json.dumps(job.response),

@@ -10,9 +10,9 @@ from typing import Any
 from service.config import Settings
 from service.db.base import utcnow
 from service.errors import BadRequest, InvalidInput, PayloadTooLarge
-from service.lib.ids import new_id
+from service.lib.ids import new_id, new_ids
 from service.lib.metrics import INGESTED_BYTES, INGESTED_MESSAGES, REJECTED_MESSAGES
-from service.messages.records import IngestJob, NewMessage
+from service.messages.records import IngestJob
 from service.messages.splitting import (
     Failure,
     Item,
@@ -122,14 +122,15 @@ class IngestService:
         if not split.items:
             REJECTED_MESSAGES.inc(len(split.failures))
             raise _nothing_accepted(split)
+        batch_id = new_id()  # made first: every message id of the batch is above it
         job = IngestJob(
             org_id=request.org_id,
             queue_id=request.queue_id,
-            batch_id=new_id(),
+            batch_id=batch_id,
             received_at=utcnow(),
-            messages=[
-                NewMessage(new_id(), item.index, content_type, item.body) for item in split.items
-            ],
+            content_type=content_type,
+            items=split.items,
+            message_ids=new_ids(len(split.items)),
             failures=split.failures,
             original_headers=request.original_headers,
             idempotency_key=request.idempotency_key,
@@ -140,8 +141,8 @@ class IngestService:
         self.wake(outcome.listener_ids)
         if outcome.replayed is not None:
             return IngestResponse(outcome.replayed["status_code"], outcome.replayed["body"])
-        INGESTED_MESSAGES.inc(len(job.messages))
-        INGESTED_BYTES.inc(sum(len(m.body) for m in job.messages))
+        INGESTED_MESSAGES.inc(len(job.items))
+        INGESTED_BYTES.inc(sum(len(item.body) for item in job.items))
         REJECTED_MESSAGES.inc(len(job.failures))
         return IngestResponse(response.status_code, response.body, outcome.listener_ids)
 
@@ -149,14 +150,17 @@ class IngestService:
 def _response(job: IngestJob, *, sync: bool) -> IngestResponse:
     body: dict[str, Any] = {
         "batch_id": str(job.batch_id),
-        "accepted": len(job.messages),
+        "accepted": len(job.items),
         "rejected": len(job.failures),
         "received_at": job.received_at.isoformat().replace("+00:00", "Z"),
         "_links": {"self": {"href": f"/v1/batches/{job.batch_id}"}},
     }
     if not sync:
         return IngestResponse(202, body)
-    body["messages"] = [{"id": str(m.id), "index": m.index} for m in job.messages]
+    body["messages"] = [
+        {"id": str(id_), "index": item.index}
+        for id_, item in zip(job.message_ids, job.items, strict=True)
+    ]
     body["failures"] = [{"index": f.index, "reason": f.reason} for f in job.failures]
     return IngestResponse(200, body)
 

@@ -7,15 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.messages.splitting import Failure
-
-
-@dataclass(frozen=True)
-class NewMessage:
-    id: uuid.UUID
-    index: int
-    content_type: str
-    body: bytes
+from service.messages.splitting import Failure, Item
 
 
 @dataclass
@@ -26,7 +18,11 @@ class IngestJob:
     queue_id: uuid.UUID
     batch_id: uuid.UUID
     received_at: datetime
-    messages: list[NewMessage]
+    content_type: str
+    items: list[Item]  # the accepted items, stored as messages
+    # One per item, increasing and above batch_id: the batch's messages are the ids
+    # (batch_id, last_message_id] of its queue.
+    message_ids: list[uuid.UUID]
     failures: list[Failure]
     original_headers: dict[str, str] | None = None
     idempotency_key: str | None = None
@@ -35,8 +31,7 @@ class IngestJob:
 
     @property
     def last_message_id(self) -> uuid.UUID | None:
-        """Ids are made in order, so a batch's messages are the ids (batch_id, this]."""
-        return self.messages[-1].id if self.messages else None
+        return self.message_ids[-1] if self.message_ids else None
 
 
 @dataclass(frozen=True)

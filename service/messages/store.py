@@ -20,9 +20,9 @@ from service.messages.records import IngestJob
 STORE_GROUP = """
 WITH job AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::int[],
-                         $6::int[], $7::bool[], $8::uuid[])
+                         $6::int[], $7::bool[], $8::uuid[], $9::text[], $10::jsonb[])
         AS j(batch_id, org_id, queue_id, received_at, accepted, rejected, new_batch,
-             last_message_id)
+             last_message_id, content_type, original_headers)
 ), owned AS (
     -- KEY SHARE keeps each queue from being deleted until this statement commits.
     SELECT q.id, q.org_id FROM queues q
@@ -35,15 +35,14 @@ WITH job AS (
     SELECT batch_id, org_id, queue_id, received_at, accepted, rejected, last_message_id
       FROM stored_job WHERE new_batch
 ), item AS (
-    SELECT * FROM unnest($9::uuid[], $10::uuid[], $11::int[], $12::text[], $13::bytea[],
-                         $14::jsonb[])
-        AS i(id, batch_id, index, content_type, body, original_headers)
+    SELECT * FROM unnest($11::uuid[], $12::int[], $13::bytea[]) AS i(id, index, body)
 ), new_message AS (
+    -- A job's messages are the ids (batch_id, last_message_id]: no batch id per item.
     INSERT INTO messages (id, org_id, queue_id, batch_id, index, content_type, size,
                           received_at, original_headers, body)
-    SELECT item.id, j.org_id, j.queue_id, item.batch_id, item.index, item.content_type,
-           length(item.body), j.received_at, item.original_headers, item.body
-      FROM item JOIN stored_job j ON j.batch_id = item.batch_id
+    SELECT item.id, j.org_id, j.queue_id, j.batch_id, item.index, j.content_type,
+           length(item.body), j.received_at, j.original_headers, item.body
+      FROM item JOIN stored_job j ON item.id > j.batch_id AND item.id <= j.last_message_id
     RETURNING id, queue_id, received_at
 ), new_delivery AS (
     INSERT INTO deliveries (message_id, listener_id, status, attempts, next_attempt_at,
@@ -56,7 +55,7 @@ WITH job AS (
 ), new_failure AS (
     INSERT INTO batch_failures (batch_id, index, reason, raw)
     SELECT f.batch_id, f.index, f.reason, f.raw
-      FROM unnest($15::uuid[], $16::int[], $17::text[], $18::bytea[])
+      FROM unnest($14::uuid[], $15::int[], $16::text[], $17::bytea[])
            AS f(batch_id, index, reason, raw)
       JOIN stored_job j ON j.batch_id = f.batch_id
 )
@@ -95,8 +94,10 @@ async def store_group(
 
 
 def _parameters(jobs: list[IngestJob], batch_exists: frozenset[uuid.UUID]) -> list[list[Any]]:
-    job_columns: list[list[Any]] = [[] for _ in range(8)]
-    item_columns: list[list[Any]] = [[] for _ in range(6)]
+    job_columns: list[list[Any]] = [[] for _ in range(10)]
+    message_ids: list[uuid.UUID] = []
+    indexes: list[int] = []
+    bodies: list[bytes] = []
     failure_columns: list[list[Any]] = [[] for _ in range(4)]
     for job in jobs:
         values = (
@@ -104,24 +105,21 @@ def _parameters(jobs: list[IngestJob], batch_exists: frozenset[uuid.UUID]) -> li
             job.org_id,
             job.queue_id,
             job.received_at,
-            len(job.messages),
+            len(job.items),
             len(job.failures),
             job.batch_id not in batch_exists,
             job.last_message_id,
+            job.content_type,
+            json.dumps(job.original_headers) if job.original_headers is not None else None,
         )
         for column, value in zip(job_columns, values, strict=True):
             column.append(value)
-        headers = json.dumps(job.original_headers) if job.original_headers is not None else None
-        for message in job.messages:
-            item_columns[0].append(message.id)
-            item_columns[1].append(job.batch_id)
-            item_columns[2].append(message.index)
-            item_columns[3].append(message.content_type)
-            item_columns[4].append(message.body)
-            item_columns[5].append(headers)
+        message_ids += job.message_ids
+        indexes += [item.index for item in job.items]
+        bodies += [item.body for item in job.items]
         for failure in job.failures:
             failure_columns[0].append(job.batch_id)
             failure_columns[1].append(failure.index)
             failure_columns[2].append(failure.reason)
             failure_columns[3].append(failure.raw)
-    return [*job_columns, *item_columns, *failure_columns]
+    return [*job_columns, message_ids, indexes, bodies, *failure_columns]

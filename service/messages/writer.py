@@ -47,7 +47,7 @@ class GroupCommitWriter:
             self._write_group,
             writers=writers,
             budget=max_rows,
-            size=lambda job: max(1, len(job.messages)),
+            size=lambda job: max(1, len(job.items)),
             name="ingest-writer",
         )
 
