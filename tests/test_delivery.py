@@ -221,6 +221,21 @@ async def test_ordered_listener_gets_ingest_order_one_at_a_time(
     assert receiver.peak["fifo"] == 1
 
 
+async def test_a_listener_made_ordered_keeps_order_for_its_held_backlog(
+    org: Org, receiver: Receiver
+) -> None:
+    queue = await org.create_queue()
+    listener = await make_listener(org, receiver, queue["id"], "late-fifo", enabled=False)
+    body = b"".join(b'{"n": %d}\n' % n for n in range(12))
+    await send(org, queue["id"], body, **{"content-type": "application/x-ndjson"})
+    path = f"/v1/queues/{queue['id']}/listeners/{listener['id']}"
+    response = await org.patch(path, json={"ordered": True, "enabled": True})
+    assert response.status_code == 200 and response.json()["listener"]["ordered"] is True
+    await wait_for(lambda: len(receiver.at("late-fifo")) == 12, what="12 messages")
+    assert [r.body for r in receiver.at("late-fifo")] == [b'{"n": %d}' % n for n in range(12)]
+    assert receiver.peak["late-fifo"] == 1
+
+
 async def test_unreachable_listener_waits_without_spending_attempts(
     org: Org, receiver: Receiver
 ) -> None:

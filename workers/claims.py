@@ -45,7 +45,7 @@ CLAIM_OLDEST = (
         SELECT id FROM listeners WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED
     ), oldest AS (
         SELECT d.message_id, d.status, d.next_attempt_at FROM deliveries d, owner
-         WHERE d.listener_id = owner.id AND d.status IN ('pending', 'in_flight')
+         WHERE d.listener_id = owner.id AND d.ordered AND d.status IN ('pending', 'in_flight')
          ORDER BY d.message_id
          LIMIT 1
     ), claimed AS (

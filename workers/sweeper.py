@@ -4,7 +4,9 @@
 - listeners with due work get their drain enqueued (deduplicated by job id), which
   also restarts drains after a Redis FLUSHALL or restart, retries that came due, circuits
   that cooled down;
-- listeners failing for longer than the limit are disabled.
+- listeners failing for longer than the limit are disabled;
+- a listener made ordered in the last minute gets the flag on pending deliveries that an
+  ingest statement wrote from the listener as it was before (migration 0007).
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ DISABLE_LONG_FAILING = """
      WHERE status = 'active' AND deleted_at IS NULL
        AND failing_since < now() - make_interval(secs => $1::float8)
 """
+# Only listeners changed lately: the race it closes lasts one ingest statement.
+ORDERED_STRAGGLERS = """
+    UPDATE deliveries d SET ordered = true
+      FROM listeners l
+     WHERE l.ordered AND l.updated_at > now() - interval '1 minute'
+       AND d.listener_id = l.id AND d.status = 'pending' AND NOT d.ordered
+"""
 BATCH = 1000
 
 
@@ -51,6 +60,7 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         released += count
         if count < BATCH:
             break
+    await herald.pool.execute(ORDERED_STRAGGLERS)
     disabled = await herald.pool.execute(
         DISABLE_LONG_FAILING, herald.settings.disable_after_failing_s
     )

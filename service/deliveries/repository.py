@@ -17,7 +17,7 @@ REPLAY_EXISTING = text(
     """
     UPDATE deliveries d
        SET status = 'pending', next_attempt_at = now(), retry_base = d.attempts,
-           lease_expires_at = NULL
+           lease_expires_at = NULL, ordered = :ordered
       FROM messages m
      WHERE m.queue_id = :queue_id AND m.received_at >= :since AND m.received_at < :until
        AND d.listener_id = :listener_id AND d.message_id = m.id
@@ -37,9 +37,9 @@ MISSED_MESSAGES = text(
 )
 INSERT_DELIVERIES = text(
     """
-    INSERT INTO deliveries (message_id, listener_id, status, attempts, retry_base,
+    INSERT INTO deliveries (message_id, listener_id, ordered, status, attempts, retry_base,
                             next_attempt_at, created_at)
-    SELECT d.message_id, :listener_id, 'pending', 0, 0, now(), now()
+    SELECT d.message_id, :listener_id, :ordered, 'pending', 0, 0, now(), now()
       FROM unnest(CAST(:message_ids AS uuid[])) AS d(message_id)
     """
 )
@@ -79,10 +79,11 @@ class DeliveryRepository:
     async def restart(self, listener_id: uuid.UUID, delivery_id: uuid.UUID) -> bool:
         result = await self.session.execute(
             text(
-                "UPDATE deliveries SET status = 'pending', next_attempt_at = now(),"
-                " retry_base = attempts, lease_expires_at = NULL"
-                " WHERE listener_id = :listener_id AND message_id = :id"
-                " AND status = ANY(CAST(:statuses AS text[])) RETURNING message_id"
+                "UPDATE deliveries d SET status = 'pending', next_attempt_at = now(),"
+                " retry_base = d.attempts, lease_expires_at = NULL, ordered = l.ordered"
+                " FROM listeners l"
+                " WHERE l.id = :listener_id AND d.listener_id = l.id AND d.message_id = :id"
+                " AND d.status = ANY(CAST(:statuses AS text[])) RETURNING d.message_id"
             ),
             {"listener_id": listener_id, "id": delivery_id, "statuses": list(RETRYABLE)},
         )
@@ -92,15 +93,19 @@ class DeliveryRepository:
         self,
         queue_id: uuid.UUID,
         listener_id: uuid.UUID,
+        ordered: bool,
         since: datetime,
         until: datetime,
         statuses: list[str],
     ) -> int:
         window = {"queue_id": queue_id, "listener_id": listener_id, "since": since, "until": until}
-        restarted = await self.session.execute(REPLAY_EXISTING, {**window, "statuses": statuses})
+        restarted = await self.session.execute(
+            REPLAY_EXISTING, {**window, "statuses": statuses, "ordered": ordered}
+        )
         missed = list((await self.session.execute(MISSED_MESSAGES, window)).scalars())
         if missed:
             await self.session.execute(
-                INSERT_DELIVERIES, {"listener_id": listener_id, "message_ids": missed}
+                INSERT_DELIVERIES,
+                {"listener_id": listener_id, "message_ids": missed, "ordered": ordered},
             )
         return int(getattr(restarted, "rowcount", 0)) + len(missed)

@@ -73,14 +73,19 @@ class DeliveryService:
         self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID, request: ReplayRequest
     ) -> int:
         """Starts again the window's deliveries that did not get through (or all of them)."""
-        await self._listener(org_id, queue_id, listener_id)
+        listener = await self._listener(org_id, queue_id, listener_id)
         until = request.until or utcnow()
         if request.since.tzinfo is None or until.tzinfo is None:
             raise invalid_field("since", "must carry a time zone (RFC 3339)")
         if until <= request.since:
             raise invalid_field("until", "must be after since")
         replayed = await self.repository.replay(
-            queue_id, listener_id, request.since, until, REPLAY_STATUSES[request.status]
+            queue_id,
+            listener_id,
+            listener.ordered,
+            request.since,
+            until,
+            REPLAY_STATUSES[request.status],
         )
         self.wake([listener_id])
         return replayed

@@ -52,6 +52,15 @@ class ListenerRepository:
             .values(status="cancelled", next_attempt_at=None, lease_expires_at=None)
         )
 
+    async def set_deliveries_ordered(self, listener_id: uuid.UUID, ordered: bool) -> None:
+        """Open deliveries follow their listener's `ordered` (an ingest statement that read
+        the listener before this commits is caught by the sweeper)."""
+        await self.session.execute(
+            update(Delivery)
+            .where(Delivery.listener_id == listener_id, Delivery.status.in_(OPEN_STATUSES))
+            .values(ordered=ordered)
+        )
+
     async def mark_deleted(self, listener: Listener, at: datetime) -> None:
         listener.deleted_at = at
         await self.session.flush()

@@ -99,6 +99,8 @@ class ListenerService:
             self._set_enabled(listener, enabled)
             if enabled:
                 self.wake([listener.id])  # held messages go out now
+        if "ordered" in changes and changes["ordered"] != listener.ordered:
+            await self.repository.set_deliveries_ordered(listener.id, changes["ordered"])
         for field, value in changes.items():
             if field not in TARGET_FIELDS:
                 setattr(listener, field, value)

@@ -45,9 +45,9 @@ WITH job AS (
       FROM item JOIN stored_job j ON item.id > j.batch_id AND item.id <= j.last_message_id
     RETURNING id, queue_id, received_at
 ), new_delivery AS (
-    INSERT INTO deliveries (message_id, listener_id, status, attempts, next_attempt_at,
-                            created_at)
-    SELECT m.id, l.id, 'pending', 0, m.received_at, m.received_at
+    INSERT INTO deliveries (message_id, listener_id, ordered, status, attempts,
+                            next_attempt_at, created_at)
+    SELECT m.id, l.id, l.ordered, 'pending', 0, m.received_at, m.received_at
       FROM new_message m
       JOIN listeners l ON l.queue_id = m.queue_id
        AND l.status IN ('active', 'paused') AND l.deleted_at IS NULL

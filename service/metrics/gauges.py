@@ -4,33 +4,25 @@ liveness state. Postgres owns delivery state, so every API process reports the s
 from __future__ import annotations
 
 import time
-import uuid
 
 import asyncpg
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
-# The oldest pending id walks ix_deliveries_open (listener_id, message_id); message ids are
-# UUIDv7, so the oldest id carries the oldest arrival time.
+# Open deliveries are found through ix_deliveries_due (pending) and ix_deliveries_lease
+# (in flight), both partial and keyed by listener.
 LISTENER_GAUGES = """
-    SELECT l.id, l.queue_id, l.health_state, o.pending, o.in_flight,
-           (SELECT d.message_id FROM deliveries d
-             WHERE d.listener_id = l.id AND d.status = 'pending'
-             ORDER BY d.message_id LIMIT 1) AS oldest
+    SELECT l.id, l.queue_id, l.health_state, o.pending, o.in_flight, o.oldest
       FROM listeners l
       LEFT JOIN LATERAL (
           SELECT count(*) FILTER (WHERE d.status = 'pending') AS pending,
-                 count(*) FILTER (WHERE d.status = 'in_flight') AS in_flight
+                 count(*) FILTER (WHERE d.status = 'in_flight') AS in_flight,
+                 min(d.created_at) FILTER (WHERE d.status = 'pending') AS oldest
             FROM deliveries d
            WHERE d.listener_id = l.id AND d.status IN ('pending', 'in_flight')
       ) o ON true
      WHERE l.deleted_at IS NULL
 """
 HEALTH_STATES = ("live", "unreachable", "unknown")
-
-
-def uuid7_seconds(value: uuid.UUID) -> float:
-    """The Unix time (seconds) in a UUIDv7's first 48 bits."""
-    return (value.int >> 80) / 1000
 
 
 async def listener_gauges(pool: asyncpg.Pool) -> list[Metric]:
@@ -41,7 +33,7 @@ async def listener_gauges(pool: asyncpg.Pool) -> list[Metric]:
     )
     oldest = GaugeMetricFamily(
         "herald_listener_oldest_pending_age_seconds",
-        "Age of the oldest message still pending for the listener (0 when none).",
+        "How long the listener's longest-waiting pending delivery has waited (0 when none).",
         labels=["queue_id", "listener_id"],
     )
     health = GaugeMetricFamily(
@@ -54,7 +46,7 @@ async def listener_gauges(pool: asyncpg.Pool) -> list[Metric]:
         ids = [str(row["queue_id"]), str(row["id"])]
         backlog.add_metric([*ids, "pending"], row["pending"] or 0)
         backlog.add_metric([*ids, "in_flight"], row["in_flight"] or 0)
-        age = max(0.0, now - uuid7_seconds(row["oldest"])) if row["oldest"] else 0.0
+        age = max(0.0, now - row["oldest"].timestamp()) if row["oldest"] else 0.0
         oldest.add_metric(ids, age)
         for state in HEALTH_STATES:
             health.add_metric([*ids, state], 1.0 if row["health_state"] == state else 0.0)

@@ -40,16 +40,18 @@ class Delivery(CreatedAtMixin, Base):
             "next_attempt_at",
             postgresql_where=text("status = 'pending'"),
         ),
-        # Ordered listeners: the oldest unfinished message, without walking finished ones.
+        # Ordered listeners: the oldest unfinished message, without walking finished ones
+        # (only their rows: an entry per delivery would cost every ingest, migration 0007).
         Index(
-            "ix_deliveries_open",
+            "ix_deliveries_ordered_open",
             "listener_id",
             "message_id",
-            postgresql_where=text("status IN ('pending', 'in_flight')"),
+            postgresql_where=text("ordered AND status IN ('pending', 'in_flight')"),
         ),
-        # The sweeper: leases that ran out.
+        # In-flight deliveries (few): expired leases for the sweeper, a listener's for cancels.
         Index(
             "ix_deliveries_lease",
+            "listener_id",
             "lease_expires_at",
             postgresql_where=text("status = 'in_flight'"),
         ),
@@ -67,6 +69,8 @@ class Delivery(CreatedAtMixin, Base):
     message_id: Mapped[uuid.UUID]
     status: Mapped[str] = mapped_column(Text, default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A copy of the listener's `ordered`, kept while the delivery is open (see the index).
+    ordered: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     # Attempts made before the last manual retry or replay, which starts the schedule anew.
     retry_base: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None]
