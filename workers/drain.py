@@ -53,13 +53,16 @@ class Drain:
     def __init__(self, ctx: WorkerContext, listener_id: uuid.UUID) -> None:
         self.ctx = ctx
         self.listener_id = listener_id
-        # Sends under way (what max_in_flight counts), and outcomes being recorded.
+        # Sends under way (what max_in_flight counts), and outcomes being recorded (with
+        # the listener state changes they cause).
         self.in_flight: dict[asyncio.Task[tuple[ListenerConfig, SinkResult]], ClaimedDelivery] = {}
-        self.recording: set[asyncio.Task[None]] = set()
+        self.recording: set[asyncio.Future[None]] = set()
         self.listener: ListenerConfig | None = None
         self.bucket: TokenBucket | None = None
         self.sent = 0
         self._reload = True
+        # Set when the listener is woken and when a send or a record finishes: the loop
+        # waits on this one event rather than on every task it has under way.
         self.woken = asyncio.Event()
 
     async def run(self) -> int:
@@ -122,11 +125,19 @@ class Drain:
         return False
 
     async def _wait_for_progress(self) -> None:
-        """Until a send finishes, new work is signalled, or IDLE_POLL_S passes; each finished
-        send is recorded in the background, so its slot is free before the commit."""
-        await self._wait_for(*self.in_flight, *self.recording, seconds=IDLE_POLL_S)
+        """Until a send or record finishes, new work is signalled, or IDLE_POLL_S passes;
+        each finished send is recorded in the background, so its slot is free before the
+        commit."""
+        if not self.woken.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(IDLE_POLL_S):
+                    await self.woken.wait()
+        self.woken.clear()  # what a wake-up announced is read from the dirty flag next
         if unsent := self._record_finished():
             await release(self.ctx.pool, self.listener_id, unsent)
+
+    def _progressed(self, _: object) -> None:
+        self.woken.set()
 
     def _record_finished(self) -> list[uuid.UUID]:
         """Moves each finished send out of its slot and records its outcome (in the
@@ -139,15 +150,16 @@ class Drain:
                     log.error("delivery task failed", exc_info=task.exception())
                 unsent.append(delivery.id)
                 continue
-            recording = asyncio.create_task(self._finish(delivery, *task.result()))
-            self.recording.add(recording)
-            recording.add_done_callback(self._recorded_one)
+            for recording in self._finish(delivery, *task.result()):
+                self.recording.add(recording)
+                recording.add_done_callback(self._recorded_one)
         return unsent
 
-    def _recorded_one(self, task: asyncio.Task[None]) -> None:
-        self.recording.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("recording an attempt failed", exc_info=task.exception())
+    def _recorded_one(self, future: asyncio.Future[None]) -> None:
+        self.recording.discard(future)
+        self.woken.set()
+        if not future.cancelled() and future.exception() is not None:
+            log.error("recording an attempt failed", exc_info=future.exception())
 
     async def _recorded(self) -> None:
         """Until every outcome of this drain is committed."""
@@ -207,6 +219,7 @@ class Drain:
 
     def _start(self, delivery: ClaimedDelivery) -> None:
         task = asyncio.create_task(self._deliver(delivery))
+        task.add_done_callback(self._progressed)
         self.in_flight[task] = delivery
 
     async def _deliver(self, delivery: ClaimedDelivery) -> tuple[ListenerConfig, SinkResult]:
@@ -218,14 +231,11 @@ class Drain:
         self.sent += 1
         return listener, result
 
-    async def _finish(
+    def _finish(
         self, delivery: ClaimedDelivery, listener: ListenerConfig, result: SinkResult
-    ) -> None:
-        structlog.contextvars.bind_contextvars(
-            queue_id=str(delivery.queue_id),
-            message_id=str(delivery.message_id),
-            delivery_id=str(delivery.id),
-        )
+    ) -> list[asyncio.Future[None]]:
+        """Decides what the outcome means; returns the record's commit and, when the outcome
+        changes the listener's state, that change."""
         now = datetime.now(UTC)
         decision = decide(
             result.outcome,
@@ -238,6 +248,9 @@ class Drain:
         if decision.verdict is not Verdict.DELIVERED:
             log.info(
                 "attempt failed",
+                queue_id=str(delivery.queue_id),
+                message_id=str(delivery.message_id),
+                delivery_id=str(delivery.id),
                 attempt=delivery.attempt,
                 verdict=decision.verdict.value,
                 status_code=result.outcome.status_code,
@@ -246,8 +259,21 @@ class Drain:
                 if decision.verdict is Verdict.RETRY and decision.next_attempt_at
                 else None,
             )
-        await self.ctx.recorder.record(_record(listener, delivery, result, decision, now))
-        await self._listener_effects(listener, decision)
+        record = _record(listener, delivery, result, decision, now)
+        futures = [self.ctx.recorder.record_nowait(record)]
+        if self._changes_listener(listener, decision):
+            futures.append(asyncio.ensure_future(self._listener_effects(listener, decision)))
+        return futures
+
+    @staticmethod
+    def _changes_listener(listener: ListenerConfig, decision: Decision) -> bool:
+        if decision.verdict is not Verdict.DELIVERED:
+            return True
+        return bool(
+            listener.failing_since is not None
+            or listener.delivery_failures
+            or listener.circuit_open_until
+        )
 
     async def _listener_effects(self, listener: ListenerConfig, decision: Decision) -> None:
         pool, settings = self.ctx.pool, self.ctx.settings
@@ -255,14 +281,9 @@ class Drain:
             log.warning("listener answered 410 Gone: disabled, its pending deliveries cancelled")
             await disable_gone(pool, listener.id)
             self._reload = True
-        elif decision.verdict is Verdict.DELIVERED:
-            if (
-                listener.failing_since is not None
-                or listener.delivery_failures
-                or listener.circuit_open_until
-            ):
-                await record_success(pool, listener.id)
-                self._reload = True
+        elif decision.verdict is Verdict.DELIVERED:  # after failures (_changes_listener)
+            await record_success(pool, listener.id)
+            self._reload = True
         else:
             await record_failure(
                 pool,

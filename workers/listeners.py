@@ -6,10 +6,15 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import asyncpg
 
+from service import __version__
 from service.lib.secrets import SecretBox
+from service.lib.signing import secret_bytes
+
+USER_AGENT = f"herald/{__version__}"
 
 LOAD = """
     SELECT id, queue_id, type, notify_url, liveness_url, kafka_topic, kafka_key, headers,
@@ -22,7 +27,7 @@ LOAD = """
 
 
 @dataclass(frozen=True)
-class ListenerConfig:
+class ListenerConfig:  # loaded once per drain cycle, read for every delivery
     id: uuid.UUID
     queue_id: uuid.UUID
     type: str
@@ -45,6 +50,20 @@ class ListenerConfig:
     circuit_open_until: datetime | None
     deleted: bool
     loaded_at: datetime
+
+    @cached_property
+    def signing_keys(self) -> tuple[bytes, ...]:
+        return tuple(secret_bytes(secret) for secret in self.secrets)
+
+    @cached_property
+    def fixed_headers(self) -> dict[str, str]:
+        """The listener's own headers, then the Herald headers the same for every delivery."""
+        return {
+            **self.headers,
+            "accept-encoding": "identity",
+            "user-agent": USER_AGENT,
+            "herald-listener-id": str(self.id),
+        }
 
     @property
     def deliverable(self) -> bool:

@@ -6,6 +6,7 @@ record step costs a few microseconds per delivery instead of a commit each.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,6 +73,10 @@ class Recorder:
 
     async def record(self, record: AttemptRecord) -> None:
         await self._committer.submit(record)
+
+    def record_nowait(self, record: AttemptRecord) -> asyncio.Future[None]:
+        """Done once the record is committed."""
+        return self._committer.submit_nowait(record)
 
     async def close(self) -> None:
         await self._committer.close()

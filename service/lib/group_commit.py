@@ -36,9 +36,13 @@ class GroupCommitter(Generic[ItemT, ResultT]):
         self._tasks = [asyncio.create_task(self._run(), name=f"{name}-{i}") for i in range(writers)]
 
     async def submit(self, item: ItemT) -> ResultT:
+        return await self.submit_nowait(item)
+
+    def submit_nowait(self, item: ItemT) -> asyncio.Future[ResultT]:
+        """Queues `item`; the future is done once its write committed (or failed)."""
         future: asyncio.Future[ResultT] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((item, future))
-        return await future
+        return future
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -9,9 +9,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from service import __version__
 from service.lib.metrics import SSRF_REFUSALS
-from service.lib.signing import signature_header
+from service.lib.signing import signature_header_for_keys
 from workers.claims import ClaimedDelivery
 from workers.listeners import ListenerConfig
 from workers.policy import Outcome
@@ -19,30 +18,28 @@ from workers.sinks import SinkResult
 from workers.sinks.guard import BlockedDestination, GuardedResolver, literal_block_reason
 
 RESPONSE_BODY_BYTES = 4096
-USER_AGENT = f"herald/{__version__}"
 
 
 def webhook_headers(
     listener: ListenerConfig, delivery: ClaimedDelivery, body: bytes, now: float
 ) -> dict[str, str]:
+    """Inlet headers, then the listener's own, then Herald's (which nothing overrides)."""
     timestamp = int(now)
-    webhook_id = str(delivery.id)
-    headers = {f"herald-original-{k}": v for k, v in (delivery.original_headers or {}).items()}
-    headers.update(listener.headers)
-    headers.update(
-        {
-            "content-type": delivery.content_type,
-            "accept-encoding": "identity",
-            "user-agent": USER_AGENT,
-            "webhook-id": webhook_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature_header(listener.secrets, webhook_id, timestamp, body),
-            "herald-queue-id": str(delivery.queue_id),
-            "herald-listener-id": str(listener.id),
-            "herald-message-id": str(delivery.message_id),
-            "herald-attempt": str(delivery.attempt),
-        }
+    webhook_id = message_id = str(delivery.message_id)  # a delivery is named by its message
+    if delivery.original_headers:
+        headers = {f"herald-original-{k}": v for k, v in delivery.original_headers.items()}
+        headers.update(listener.fixed_headers)
+    else:
+        headers = listener.fixed_headers.copy()
+    headers["content-type"] = delivery.content_type
+    headers["webhook-id"] = webhook_id
+    headers["webhook-timestamp"] = str(timestamp)
+    headers["webhook-signature"] = signature_header_for_keys(
+        listener.signing_keys, webhook_id, timestamp, body
     )
+    headers["herald-queue-id"] = str(delivery.queue_id)
+    headers["herald-message-id"] = message_id
+    headers["herald-attempt"] = str(delivery.attempt)
     return headers
 
 
