@@ -31,9 +31,10 @@ from workers.listeners import (
 from workers.pacing import TokenBucket
 from workers.policy import Decision, Verdict, decide
 from workers.recorder import AttemptRecord
-from workers.sinks import SinkResult
+from workers.sinks import Sink, SinkResult
 
 log = structlog.get_logger("herald.drain")
+Sending = asyncio.Task[tuple[ListenerConfig, list[SinkResult]]]
 
 IDLE_POLL_S = 0.05
 # Sends may run ahead of their recorded outcomes by this many times max_in_flight.
@@ -55,7 +56,9 @@ class Drain:
         self.listener_id = listener_id
         # Sends under way (what max_in_flight counts), and outcomes being recorded (with
         # the listener state changes they cause).
-        self.in_flight: dict[asyncio.Task[tuple[ListenerConfig, SinkResult]], ClaimedDelivery] = {}
+        # A task sends one delivery, or a whole claim to a sink that batches.
+        self.in_flight: dict[Sending, list[ClaimedDelivery]] = {}
+        self.sending = 0  # deliveries in self.in_flight
         self.recording: set[asyncio.Future[None]] = set()
         self.listener: ListenerConfig | None = None
         self.bucket: TokenBucket | None = None
@@ -99,8 +102,7 @@ class Drain:
             if can_claim and more and (free := self._free_slots()) > 0:
                 claimed = await self._claim(free)
                 more = len(claimed) == free  # a short claim means the queue is drained
-                for delivery in claimed:
-                    self._start(delivery)
+                self._start(claimed)
             if not self.in_flight and not self.recording:
                 if can_claim and (more or await self._consume_dirty()):
                     more, self._reload = True, True
@@ -144,15 +146,18 @@ class Drain:
         background); returns the deliveries whose send ended without an outcome."""
         unsent = []
         for task in [task for task in self.in_flight if task.done()]:
-            delivery = self.in_flight.pop(task)
+            group = self.in_flight.pop(task)
+            self.sending -= len(group)
             if task.cancelled() or task.exception() is not None:
                 if not task.cancelled():
                     log.error("delivery task failed", exc_info=task.exception())
-                unsent.append(delivery.id)
+                unsent += [delivery.id for delivery in group]
                 continue
-            for recording in self._finish(delivery, *task.result()):
-                self.recording.add(recording)
-                recording.add_done_callback(self._recorded_one)
+            listener, results = task.result()
+            for delivery, result in zip(group, results, strict=True):
+                for recording in self._finish(delivery, listener, result):
+                    self.recording.add(recording)
+                    recording.add_done_callback(self._recorded_one)
         return unsent
 
     def _recorded_one(self, future: asyncio.Future[None]) -> None:
@@ -204,8 +209,8 @@ class Drain:
             # The next claim depends on this outcome being recorded first.
             return 0 if self.in_flight or self.recording else 1
         limit = self.listener.max_in_flight
-        unrecorded = len(self.in_flight) + len(self.recording)
-        return max(0, min(limit - len(self.in_flight), RECORDING_BACKLOG * limit - unrecorded))
+        unrecorded = self.sending + len(self.recording)
+        return max(0, min(limit - self.sending, RECORDING_BACKLOG * limit - unrecorded))
 
     async def _claim(self, free: int) -> list[ClaimedDelivery]:
         assert self.listener is not None
@@ -217,19 +222,26 @@ class Drain:
     async def _consume_dirty(self) -> bool:
         return bool(await self.ctx.redis.getdel(dirty_key(self.listener_id)))
 
-    def _start(self, delivery: ClaimedDelivery) -> None:
-        task = asyncio.create_task(self._deliver(delivery))
-        task.add_done_callback(self._progressed)
-        self.in_flight[task] = delivery
+    def _start(self, claimed: list[ClaimedDelivery]) -> None:
+        assert self.listener is not None
+        sink = self.ctx.sinks[self.listener.type]
+        together = sink.batches and self.bucket is None
+        for group in [claimed] if together else [[delivery] for delivery in claimed]:
+            task = asyncio.create_task(self._deliver(sink, group))
+            task.add_done_callback(self._progressed)
+            self.in_flight[task] = group
+            self.sending += len(group)
 
-    async def _deliver(self, delivery: ClaimedDelivery) -> tuple[ListenerConfig, SinkResult]:
+    async def _deliver(
+        self, sink: Sink, group: list[ClaimedDelivery]
+    ) -> tuple[ListenerConfig, list[SinkResult]]:
         listener = self.listener
         assert listener is not None
-        if self.bucket is not None:
+        if self.bucket is not None:  # then the group is one delivery
             await self.bucket.take()
-        result = await self.ctx.sinks[listener.type].send(listener, delivery)
-        self.sent += 1
-        return listener, result
+        results = await sink.send_many(listener, group)
+        self.sent += len(group)
+        return listener, results
 
     def _finish(
         self, delivery: ClaimedDelivery, listener: ListenerConfig, result: SinkResult
@@ -297,7 +309,8 @@ class Drain:
     async def _give_back(self) -> None:
         """When the drain stops early: unsent deliveries go back to pending at once, attempt
         unspent; outcomes already known still get recorded."""
-        pending = self._record_finished() + [d.id for d in self.in_flight.values()]
+        pending = self._record_finished()
+        pending += [d.id for group in self.in_flight.values() for d in group]
         for task in self.in_flight:
             task.cancel()
         with contextlib.suppress(Exception):

@@ -1,4 +1,9 @@
-"""Sinks deliver one claimed delivery to one listener; the drain does not know which kind."""
+"""Sinks deliver claimed deliveries to one listener; the drain does not know which kind.
+
+A sink that `batches` gets all the deliveries of a claim in one `send_many` (Kafka: one
+produce per record into the producer's batches, awaited together); others get one
+`send_many` per delivery, each running on its own.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +25,13 @@ class SinkResult:
 
 
 class Sink(Protocol):
-    async def send(self, listener: ListenerConfig, delivery: ClaimedDelivery) -> SinkResult:
-        """One attempt. Never raises for delivery problems: they are the outcome."""
+    batches: bool
+
+    async def send_many(
+        self, listener: ListenerConfig, deliveries: list[ClaimedDelivery]
+    ) -> list[SinkResult]:
+        """One attempt each, results in order. Never raises for delivery problems: they
+        are the outcome."""
         ...
 
     async def close(self) -> None: ...

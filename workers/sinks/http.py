@@ -72,6 +72,13 @@ class HttpSink:
             skip_auto_headers=("accept-encoding", "user-agent", "content-type"),
         )
 
+    batches = False  # each webhook is its own request, with its own deadline
+
+    async def send_many(
+        self, listener: ListenerConfig, deliveries: list[ClaimedDelivery]
+    ) -> list[SinkResult]:
+        return [await self.send(listener, delivery) for delivery in deliveries]
+
     async def send(self, listener: ListenerConfig, delivery: ClaimedDelivery) -> SinkResult:
         started_at = datetime.now(UTC)
         started = time.perf_counter()

@@ -6,10 +6,12 @@ producer's batches (linger). Failures become outcomes and follow the listener's 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
@@ -85,35 +87,29 @@ class KafkaSink:
         assert self.producer is not None
         return self.producer
 
+    batches = True
+
     async def send(self, listener: ListenerConfig, delivery: ClaimedDelivery) -> SinkResult:
+        return (await self.send_many(listener, [delivery]))[0]
+
+    async def send_many(
+        self, listener: ListenerConfig, deliveries: list[ClaimedDelivery]
+    ) -> list[SinkResult]:
+        """Every record is handed to the producer first, then all are awaited: they share
+        its batches instead of each waiting out a linger of its own."""
         started_at = datetime.now(UTC)
         started = time.perf_counter()
-        outcome, note = await self._produce(listener, delivery)
-        return SinkResult(outcome, started_at, int((time.perf_counter() - started) * 1000), note)
-
-    async def _produce(
-        self, listener: ListenerConfig, delivery: ClaimedDelivery
-    ) -> tuple[Outcome, str | None]:
-        if delivery.body is None:
-            return Outcome(error="payload no longer retained", permanent=True), None
-        key, key_note = record_key(listener, delivery)
         try:
             producer = await self._producer()
-            metadata = await producer.send_and_wait(
-                listener.kafka_topic or "",
-                value=delivery.body,
-                key=key,
-                headers=record_headers(listener, delivery),
-            )
-        except MessageSizeTooLargeError as exc:
-            return Outcome(
-                error=f"record too large for the broker: {exc}", permanent=True
-            ), key_note
         except (KafkaError, OSError) as exc:
-            await self._reset()
-            return Outcome(error=f"kafka: {type(exc).__name__}: {exc}"), key_note
-        note = f"partition={metadata.partition} offset={metadata.offset}"
-        return Outcome(accepted=True), f"{note}; {key_note}" if key_note else note
+            outcomes: list[tuple[Outcome, str | None]] = [(_failure(exc), None)] * len(deliveries)
+        else:
+            pending = [await _enqueue(producer, listener, d) for d in deliveries]
+            outcomes = [await _settle(step) for step in pending]
+        if any(outcome.error and not outcome.permanent for outcome, _ in outcomes):
+            await self._reset()  # the next attempt reconnects
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        return [SinkResult(outcome, started_at, duration_ms, note) for outcome, note in outcomes]
 
     async def _reset(self) -> None:
         """Drops a producer that failed, so the next attempt reconnects."""
@@ -124,3 +120,43 @@ class KafkaSink:
 
     async def close(self) -> None:
         await self._reset()
+
+
+_Step = tuple["asyncio.Future[Any] | Outcome", str | None]
+
+
+async def _enqueue(
+    producer: AIOKafkaProducer, listener: ListenerConfig, delivery: ClaimedDelivery
+) -> _Step:
+    """The record's send under way, or the outcome when it could not be handed over."""
+    if delivery.body is None:
+        return Outcome(error="payload no longer retained", permanent=True), None
+    key, key_note = record_key(listener, delivery)
+    try:
+        sent = await producer.send(
+            listener.kafka_topic or "",
+            value=delivery.body,
+            key=key,
+            headers=record_headers(listener, delivery),
+        )
+    except (KafkaError, OSError) as exc:
+        return _failure(exc), key_note
+    return sent, key_note
+
+
+async def _settle(step: _Step) -> tuple[Outcome, str | None]:
+    sent, key_note = step
+    if isinstance(sent, Outcome):
+        return sent, key_note
+    try:
+        metadata = await sent
+    except (KafkaError, OSError) as exc:
+        return _failure(exc), key_note
+    note = f"partition={metadata.partition} offset={metadata.offset}"
+    return Outcome(accepted=True), f"{note}; {key_note}" if key_note else note
+
+
+def _failure(exc: BaseException) -> Outcome:
+    if isinstance(exc, MessageSizeTooLargeError):
+        return Outcome(error=f"record too large for the broker: {exc}", permanent=True)
+    return Outcome(error=f"kafka: {type(exc).__name__}: {exc}")
