@@ -11,11 +11,17 @@ from dataclasses import dataclass
 
 import asyncpg
 
-# $1 is the listener, $2 its queue: the keys of both tables start with them.
+# $1 is the listener, $2 its queue: the keys of both tables start with them. The message
+# is looked up per claimed row (LATERAL, OFFSET 0 keeps it from being flattened): as a
+# plain join the planner read every message of the queue to hash-join a claim of 64.
 CLAIMED_COLUMNS = """
     SELECT c.message_id, c.attempts, c.retry_base, m.content_type, m.original_headers, m.body
       FROM claimed c
-      JOIN messages m ON m.queue_id = $2 AND m.id = c.message_id
+      CROSS JOIN LATERAL (
+          SELECT content_type, original_headers, body FROM messages
+           WHERE queue_id = $2 AND id = c.message_id
+          OFFSET 0
+      ) m
 """
 
 CLAIM_DUE = (

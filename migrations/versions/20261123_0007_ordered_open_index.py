@@ -1,13 +1,16 @@
-"""the open-deliveries index only for ordered listeners; the lease index keyed by listener
+"""the open-deliveries index only for ordered listeners; the lease index by its own column
 
 Every delivery row paid for an entry in ix_deliveries_open (listener_id, message_id) while
 pending, but only ordered listeners need their oldest open delivery by message id.
 Measured with 1,000-message groups: dropping that entry stores 90,000 messages/s instead
 of 70,000-78,000. Deliveries now say whether their listener is ordered (set at ingest and
-replay, and updated with the listener), and only those rows are in the index. Cancelling a
-listener's open deliveries finds them through ix_deliveries_due (pending) and the lease
-index (in flight), which is now keyed by listener; the in-flight set is small, so the
-sweeper scanning all of it for expired leases stays cheap.
+replay, and updated with the listener), and only those rows are in the index.
+
+The lease index's predicate becomes `lease_expires_at IS NOT NULL` (the same rows: every
+write that leaves in_flight clears the lease). With `status = 'in_flight'` the planner
+used it for the recorder's `status = 'in_flight'` guard, scanning every lease entry (dead
+ones too, until vacuum) for each recorded attempt instead of one primary key lookup:
+measured, 11-64 ms instead of 2 ms for 200 outcomes on a table not yet analyzed.
 
 Revision ID: 0007
 Revises: 0006
@@ -31,8 +34,8 @@ UPGRADE = [
     "CREATE INDEX ix_deliveries_ordered_open ON deliveries (listener_id, message_id)"
     " WHERE ordered AND status IN ('pending', 'in_flight')",
     "DROP INDEX ix_deliveries_lease",
-    "CREATE INDEX ix_deliveries_lease ON deliveries (listener_id, lease_expires_at)"
-    " WHERE status = 'in_flight'",
+    "CREATE INDEX ix_deliveries_lease ON deliveries (lease_expires_at)"
+    " WHERE lease_expires_at IS NOT NULL",
 ]
 DOWNGRADE = [
     "DROP INDEX ix_deliveries_lease",

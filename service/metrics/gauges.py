@@ -8,18 +8,19 @@ import time
 import asyncpg
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
-# Open deliveries are found through ix_deliveries_due (pending) and ix_deliveries_lease
-# (in flight), both partial and keyed by listener.
+# Pending deliveries through ix_deliveries_due, in-flight ones through ix_deliveries_lease
+# (few): never a walk over a listener's delivered history.
 LISTENER_GAUGES = """
-    SELECT l.id, l.queue_id, l.health_state, o.pending, o.in_flight, o.oldest
+    SELECT l.id, l.queue_id, l.health_state, p.pending, p.oldest,
+           (SELECT count(*) FROM deliveries d
+             WHERE d.lease_expires_at IS NOT NULL AND d.listener_id = l.id
+               AND d.status = 'in_flight') AS in_flight
       FROM listeners l
       LEFT JOIN LATERAL (
-          SELECT count(*) FILTER (WHERE d.status = 'pending') AS pending,
-                 count(*) FILTER (WHERE d.status = 'in_flight') AS in_flight,
-                 min(d.created_at) FILTER (WHERE d.status = 'pending') AS oldest
+          SELECT count(*) AS pending, min(d.created_at) AS oldest
             FROM deliveries d
-           WHERE d.listener_id = l.id AND d.status IN ('pending', 'in_flight')
-      ) o ON true
+           WHERE d.listener_id = l.id AND d.status = 'pending'
+      ) p ON true
      WHERE l.deleted_at IS NULL
 """
 HEALTH_STATES = ("live", "unreachable", "unknown")

@@ -48,12 +48,13 @@ class Delivery(CreatedAtMixin, Base):
             "message_id",
             postgresql_where=text("ordered AND status IN ('pending', 'in_flight')"),
         ),
-        # In-flight deliveries (few): expired leases for the sweeper, a listener's for cancels.
+        # The sweeper: leases that ran out. Only in-flight deliveries hold a lease; the
+        # predicate does not name the status so that the recorder's status guard never
+        # picks this index over the primary key (migration 0007).
         Index(
             "ix_deliveries_lease",
-            "listener_id",
             "lease_expires_at",
-            postgresql_where=text("status = 'in_flight'"),
+            postgresql_where=text("lease_expires_at IS NOT NULL"),
         ),
         {
             "postgresql_with": {
