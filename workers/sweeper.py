@@ -40,12 +40,14 @@ DISABLE_LONG_FAILING = """
      WHERE status = 'active' AND deleted_at IS NULL
        AND failing_since < now() - make_interval(secs => $1::float8)
 """
-# Only listeners changed lately: the race it closes lasts one ingest statement.
+# Only listeners changed lately: the race it closes lasts one ingest statement. Listeners
+# are picked first, so that deliveries are only ever read through their listener's key.
+RECENTLY_ORDERED = """
+    SELECT id FROM listeners WHERE ordered AND updated_at > now() - interval '1 minute'
+"""
 ORDERED_STRAGGLERS = """
-    UPDATE deliveries d SET ordered = true
-      FROM listeners l
-     WHERE l.ordered AND l.updated_at > now() - interval '1 minute'
-       AND d.listener_id = l.id AND d.status = 'pending' AND NOT d.ordered
+    UPDATE deliveries SET ordered = true
+     WHERE listener_id = ANY($1::uuid[]) AND status = 'pending' AND NOT ordered
 """
 BATCH = 1000
 
@@ -60,7 +62,8 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         released += count
         if count < BATCH:
             break
-    await herald.pool.execute(ORDERED_STRAGGLERS)
+    if recent := [row["id"] for row in await herald.pool.fetch(RECENTLY_ORDERED)]:
+        await herald.pool.execute(ORDERED_STRAGGLERS, recent)
     disabled = await herald.pool.execute(
         DISABLE_LONG_FAILING, herald.settings.disable_after_failing_s
     )
