@@ -70,4 +70,7 @@ async def test_purge_keeps_what_retention_and_open_deliveries_ask_for(
         assert await _count(session, MESSAGES, held["id"]) == 30
         assert await _count(session, ORPHANS, doomed["id"]) == 0
         assert await _count(session, LISTENER_DELIVERIES, doomed_listener["id"]) == 0
-    assert counts["messages"] >= 60 and counts["batches"] >= 2
+    # The deleted queue's rows may also be purged by a test worker's own cron run (every
+    # minute, same database), so only the short queue's, which needs this call's clock
+    # two days ahead, are surely counted here; the deleted queue's are checked above.
+    assert counts["messages"] >= 30 and counts["batches"] >= 1
