@@ -63,16 +63,13 @@ class AttemptRecord:
 
 
 class Recorder:
-    """Batches AttemptRecords; `record` returns once the record is committed."""
+    """Batches AttemptRecords; each record's future is done once it is committed."""
 
     def __init__(self, pool: asyncpg.Pool, *, writers: int = 2, max_batch: int = 2000) -> None:
         self.pool = pool
         self._committer: GroupCommitter[AttemptRecord, None] = GroupCommitter(
             self._write, writers=writers, budget=max_batch, name="attempt-recorder"
         )
-
-    async def record(self, record: AttemptRecord) -> None:
-        await self._committer.submit(record)
 
     def record_nowait(self, record: AttemptRecord) -> asyncio.Future[None]:
         """Done once the record is committed."""

@@ -35,12 +35,7 @@ async def claim_idempotency_key(
         " DO NOTHING RETURNING id"
     )
     args = (
-        job.batch_id,
-        job.org_id,
-        job.queue_id,
-        job.received_at,
-        len(job.items),
-        len(job.failures),
+        *job.batch_values,
         job.idempotency_key,
         json.dumps(job.response),
         job.last_message_id,

@@ -33,6 +33,18 @@ class IngestJob:
     def last_message_id(self) -> uuid.UUID | None:
         return self.message_ids[-1] if self.message_ids else None
 
+    @property
+    def batch_values(self) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID, datetime, int, int]:
+        """The batch row's id, org_id, queue_id, received_at, accepted, rejected."""
+        return (
+            self.batch_id,
+            self.org_id,
+            self.queue_id,
+            self.received_at,
+            len(self.items),
+            len(self.failures),
+        )
+
 
 @dataclass(frozen=True)
 class WriteOutcome:

@@ -101,12 +101,7 @@ def _parameters(jobs: list[IngestJob], batch_exists: frozenset[uuid.UUID]) -> li
     failure_columns: list[list[Any]] = [[] for _ in range(4)]
     for job in jobs:
         values = (
-            job.batch_id,
-            job.org_id,
-            job.queue_id,
-            job.received_at,
-            len(job.items),
-            len(job.failures),
+            *job.batch_values,
             job.batch_id not in batch_exists,
             job.last_message_id,
             job.content_type,
