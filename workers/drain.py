@@ -54,9 +54,9 @@ class Drain:
     def __init__(self, ctx: WorkerContext, listener_id: uuid.UUID) -> None:
         self.ctx = ctx
         self.listener_id = listener_id
-        # Sends under way (what max_in_flight counts), and outcomes being recorded (with
-        # the listener state changes they cause).
-        # A task sends one delivery, or a whole claim to a sink that batches.
+        # Sends under way (what max_in_flight counts; a task sends one delivery, or a whole
+        # claim to a sink that batches), and outcomes being recorded (with the listener
+        # state changes they cause).
         self.in_flight: dict[Sending, list[ClaimedDelivery]] = {}
         self.sending = 0  # deliveries in self.in_flight
         self.recording: set[asyncio.Future[None]] = set()
@@ -224,6 +224,8 @@ class Drain:
 
     def _start(self, claimed: list[ClaimedDelivery]) -> None:
         assert self.listener is not None
+        if not claimed:
+            return
         sink = self.ctx.sinks[self.listener.type]
         together = sink.batches and self.bucket is None
         for group in [claimed] if together else [[delivery] for delivery in claimed]:
