@@ -155,9 +155,9 @@ class Drain:
                 continue
             listener, results = task.result()
             for delivery, result in zip(group, results, strict=True):
-                for recording in self._finish(delivery, listener, result):
-                    self.recording.add(recording)
-                    recording.add_done_callback(self._recorded_one)
+                recording = self._finish(delivery, listener, result)
+                self.recording.add(recording)
+                recording.add_done_callback(self._recorded_one)
         return unsent
 
     def _recorded_one(self, future: asyncio.Future[None]) -> None:
@@ -247,9 +247,9 @@ class Drain:
 
     def _finish(
         self, delivery: ClaimedDelivery, listener: ListenerConfig, result: SinkResult
-    ) -> list[asyncio.Future[None]]:
-        """Decides what the outcome means; returns the record's commit and, when the outcome
-        changes the listener's state, that change."""
+    ) -> asyncio.Future[None]:
+        """Decides what the outcome means; returns the record's commit, followed by the
+        listener's state change when the outcome causes one."""
         now = datetime.now(UTC)
         decision = decide(
             result.outcome,
@@ -273,11 +273,12 @@ class Drain:
                 if decision.verdict is Verdict.RETRY and decision.next_attempt_at
                 else None,
             )
-        record = _record(listener, delivery, result, decision, now)
-        futures = [self.ctx.recorder.record_nowait(record)]
-        if self._changes_listener(listener, decision):
-            futures.append(asyncio.ensure_future(self._listener_effects(listener, decision)))
-        return futures
+        recorded = self.ctx.recorder.record_nowait(
+            _record(listener, delivery, result, decision, now)
+        )
+        if not self._changes_listener(listener, decision):
+            return recorded
+        return asyncio.ensure_future(self._listener_effects(recorded, listener, decision))
 
     @staticmethod
     def _changes_listener(listener: ListenerConfig, decision: Decision) -> bool:
@@ -289,7 +290,11 @@ class Drain:
             or listener.circuit_open_until
         )
 
-    async def _listener_effects(self, listener: ListenerConfig, decision: Decision) -> None:
+    async def _listener_effects(
+        self, recorded: asyncio.Future[None], listener: ListenerConfig, decision: Decision
+    ) -> None:
+        # After the record: a 410 cancels what is open, and this delivery is to end failed.
+        await recorded
         pool, settings = self.ctx.pool, self.ctx.settings
         if decision.verdict is Verdict.GONE:
             log.warning("listener answered 410 Gone: disabled, its pending deliveries cancelled")
