@@ -15,15 +15,17 @@ from typing import Any
 
 from workers.context import WorkerContext
 
+# The rows are updated by the row address they were locked at (a TID scan), not through a
+# join the planner could turn into a scan of the whole table (see workers/claims.py).
 RELEASE_EXPIRED_LEASES = """
     UPDATE deliveries
        SET status = 'pending', lease_expires_at = NULL, next_attempt_at = now()
-     WHERE (listener_id, message_id) IN (
-        SELECT listener_id, message_id FROM deliveries
+     WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM deliveries
          WHERE status = 'in_flight' AND lease_expires_at < now()
          ORDER BY lease_expires_at
          LIMIT $1
-         FOR UPDATE SKIP LOCKED)
+         FOR UPDATE SKIP LOCKED))
 """
 LISTENERS_WITH_DUE_WORK = """
     SELECT l.id FROM listeners l
