@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -104,6 +105,7 @@ class Bench:
         for process in self.processes:
             _signal_group(process, signal.SIGKILL)  # children too (granian's workers)
         self.stack.stop()
+        shutil.rmtree(self.data, ignore_errors=True)  # a full run leaves gigabytes
 
     async def wait_http(self, url: str, timeout_s: float = 30.0) -> None:
         deadline = time.monotonic() + timeout_s

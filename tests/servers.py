@@ -8,6 +8,7 @@ against servers you run.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -34,4 +35,5 @@ def stop() -> None:
     global _stack
     if _stack is not None:
         _stack.stop()
+        shutil.rmtree(_stack.data_dir, ignore_errors=True)
         _stack = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -161,5 +162,7 @@ class Stack:
         await asyncio.to_thread(self.valkey.stop)
         if self.postgres:
             await asyncio.to_thread(self.postgres.stop)
+            shutil.rmtree(self.postgres.data_dir, ignore_errors=True)
         else:
             await admin_sql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        shutil.rmtree(self.valkey.data_dir, ignore_errors=True)
