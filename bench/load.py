@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -28,6 +28,12 @@ class LoadResult:
     @property
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    def add(self, other: LoadResult) -> None:
+        self.requests += other.requests
+        self.errors += other.errors
+        self.seconds += other.seconds
+        self.latencies_ms += other.latencies_ms
 
 
 class _Connection(asyncio.Protocol):
@@ -129,3 +135,19 @@ async def post_loop(
     await asyncio.gather(*(sender() for _ in range(concurrency)))
     result.seconds = time.perf_counter() - started
     return result
+
+
+Measure = Callable[[float], Awaitable[LoadResult]]
+
+
+async def interleaved(
+    herald: Measure, baseline: Measure, *, seconds: float, slices: int
+) -> tuple[LoadResult, LoadResult]:
+    """Each side measured for `seconds` in all, in `slices` turns taken alternately: the
+    machine's slow and fast moments (it is shared and noisy) fall on both sides alike,
+    so their ratio varies far less than that of two measurements taken one after another."""
+    totals = LoadResult(), LoadResult()
+    for _ in range(slices):
+        for total, measure in zip(totals, (baseline, herald), strict=True):
+            total.add(await measure(seconds / slices))
+    return totals[1], totals[0]
