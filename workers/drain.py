@@ -39,6 +39,7 @@ Sending = asyncio.Task[tuple[ListenerConfig, list[SinkResult]]]
 IDLE_POLL_S = 0.05
 # Sends may run ahead of their recorded outcomes by this many times max_in_flight.
 RECORDING_BACKLOG = 4
+PIPELINED_CLAIMS = 4  # a batching sink's claims under way at once (see _claim_size)
 LINGER_S = 2.0
 LINGER_POLL_S = 0.5  # the dirty flag is read this often even if a wake-up signal is lost
 STATUS_BY_VERDICT = {
@@ -100,9 +101,12 @@ class Drain:
             if can_claim and not more:
                 more = await self._consume_dirty()
             if can_claim and more and (free := self._free_slots()) > 0:
-                claimed = await self._claim(free)
-                more = len(claimed) == free  # a short claim means the queue is drained
+                wanted = min(free, self._claim_size())
+                claimed = await self._claim(wanted)
+                more = len(claimed) == wanted  # a short claim means the queue is drained
                 self._start(claimed)
+                if more and self._free_slots() > 0:
+                    continue  # claim the next part before waiting on any send
             if not self.in_flight and not self.recording:
                 if can_claim and (more or await self._consume_dirty()):
                     more, self._reload = True, True
@@ -211,6 +215,15 @@ class Drain:
         limit = self.listener.max_in_flight
         unrecorded = self.sending + len(self.recording)
         return max(0, min(limit - self.sending, RECORDING_BACKLOG * limit - unrecorded))
+
+    def _claim_size(self) -> int:
+        """A sink that sends a claim as one batch gets it in parts, so that the next part
+        is claimed while the last is being sent rather than after."""
+        assert self.listener is not None
+        limit = self.listener.max_in_flight
+        if self.ctx.sinks[self.listener.type].batches:
+            return max(1, limit // PIPELINED_CLAIMS)
+        return limit
 
     async def _claim(self, free: int) -> list[ClaimedDelivery]:
         assert self.listener is not None
