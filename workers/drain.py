@@ -34,7 +34,7 @@ from workers.recorder import AttemptRecord
 from workers.sinks import Sink, SinkResult
 
 log = structlog.get_logger("herald.drain")
-Sending = asyncio.Task[tuple[ListenerConfig, list[SinkResult]]]
+Sending = asyncio.Task[None]
 
 IDLE_POLL_S = 0.05
 # Sends may run ahead of their recorded outcomes by this many times max_in_flight.
@@ -61,6 +61,7 @@ class Drain:
         self.in_flight: dict[Sending, list[ClaimedDelivery]] = {}
         self.sending = 0  # deliveries in self.in_flight
         self.recording: set[asyncio.Future[None]] = set()
+        self.unsent: list[uuid.UUID] = []  # sends that ended without an outcome
         self.listener: ListenerConfig | None = None
         self.bucket: TokenBucket | None = None
         self.sent = 0
@@ -100,12 +101,12 @@ class Drain:
             can_claim = self._can_claim()
             if can_claim and not more:
                 more = await self._consume_dirty()
-            if can_claim and more and (free := self._free_slots()) > 0:
+            if can_claim and more and (free := self._free_slots()) >= self._claim_min():
                 wanted = min(free, self._claim_size())
                 claimed = await self._claim(wanted)
                 more = len(claimed) == wanted  # a short claim means the queue is drained
                 self._start(claimed)
-                if more and self._free_slots() > 0:
+                if more and self._free_slots() >= self._claim_min():
                     continue  # claim the next part before waiting on any send
             if not self.in_flight and not self.recording:
                 if can_claim and (more or await self._consume_dirty()):
@@ -131,42 +132,30 @@ class Drain:
         return False
 
     async def _wait_for_progress(self) -> None:
-        """Until a send or record finishes, new work is signalled, or IDLE_POLL_S passes;
-        each finished send is recorded in the background, so its slot is free before the
-        commit."""
+        """Until enough slots are free to claim, everything is recorded, new work is
+        signalled, or IDLE_POLL_S passes. Each send records its own outcome (in the
+        background), so its slot is free before the commit."""
         if not self.woken.is_set():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(IDLE_POLL_S):
                     await self.woken.wait()
         self.woken.clear()  # what a wake-up announced is read from the dirty flag next
-        if unsent := self._record_finished():
+        if self.unsent:
+            unsent, self.unsent = self.unsent, []
             await release(self.ctx.pool, self.listener_id, unsent)
 
-    def _progressed(self, _: object) -> None:
-        self.woken.set()
-
-    def _record_finished(self) -> list[uuid.UUID]:
-        """Moves each finished send out of its slot and records its outcome (in the
-        background); returns the deliveries whose send ended without an outcome."""
-        unsent = []
-        for task in [task for task in self.in_flight if task.done()]:
-            group = self.in_flight.pop(task)
-            self.sending -= len(group)
-            if task.cancelled() or task.exception() is not None:
-                if not task.cancelled():
-                    log.error("delivery task failed", exc_info=task.exception())
-                unsent += [delivery.id for delivery in group]
-                continue
-            listener, results = task.result()
-            for delivery, result in zip(group, results, strict=True):
-                recording = self._finish(delivery, listener, result)
-                self.recording.add(recording)
-                recording.add_done_callback(self._recorded_one)
-        return unsent
+    def _wake_when_ready(self) -> None:
+        """Wakes the loop only when it has something to do: a claim's worth of free slots,
+        or nothing left under way (one wake-up per claim rather than per delivery)."""
+        if self.woken.is_set():
+            return
+        idle = not self.in_flight and not self.recording
+        if idle or (self.listener is not None and self._free_slots() >= self._claim_min()):
+            self.woken.set()
 
     def _recorded_one(self, future: asyncio.Future[None]) -> None:
         self.recording.discard(future)
-        self.woken.set()
+        self._wake_when_ready()
         if not future.cancelled() and future.exception() is not None:
             log.error("recording an attempt failed", exc_info=future.exception())
 
@@ -216,6 +205,13 @@ class Drain:
         unrecorded = self.sending + len(self.recording)
         return max(0, min(limit - self.sending, RECORDING_BACKLOG * limit - unrecorded))
 
+    def _claim_min(self) -> int:
+        """Free slots worth a claim: a claim per freed slot would cost a round trip each."""
+        assert self.listener is not None
+        if self.listener.ordered or self.listener.half_open:
+            return 1
+        return max(1, self.listener.max_in_flight // PIPELINED_CLAIMS)
+
     def _claim_size(self) -> int:
         """A sink that sends a claim as one batch gets it in parts, so that the next part
         is claimed while the last is being sent rather than after."""
@@ -243,20 +239,32 @@ class Drain:
         together = sink.batches and self.bucket is None
         for group in [claimed] if together else [[delivery] for delivery in claimed]:
             task = asyncio.create_task(self._deliver(sink, group))
-            task.add_done_callback(self._progressed)
             self.in_flight[task] = group
             self.sending += len(group)
 
-    async def _deliver(
-        self, sink: Sink, group: list[ClaimedDelivery]
-    ) -> tuple[ListenerConfig, list[SinkResult]]:
+    async def _deliver(self, sink: Sink, group: list[ClaimedDelivery]) -> None:
+        """Sends the group and records its outcomes (the recording goes on in the
+        background; the slot is free as soon as the outcome is known)."""
         listener = self.listener
         assert listener is not None
-        if self.bucket is not None:  # then the group is one delivery
-            await self.bucket.take()
-        results = await sink.send_many(listener, group)
-        self.sent += len(group)
-        return listener, results
+        try:
+            if self.bucket is not None:  # then the group is one delivery
+                await self.bucket.take()
+            results = await sink.send_many(listener, group)
+        except Exception:
+            log.error("delivery task failed", exc_info=True)
+            self.unsent += [delivery.id for delivery in group]
+            self.woken.set()  # to give them back
+            return
+        finally:
+            self.in_flight.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+            self.sending -= len(group)
+        self.sent += len(results)
+        for delivery, result in zip(group, results, strict=True):
+            recording = self._finish(delivery, listener, result)
+            self.recording.add(recording)
+            recording.add_done_callback(self._recorded_one)
+        self._wake_when_ready()
 
     def _finish(
         self, delivery: ClaimedDelivery, listener: ListenerConfig, result: SinkResult
@@ -329,9 +337,9 @@ class Drain:
     async def _give_back(self) -> None:
         """When the drain stops early: unsent deliveries go back to pending at once, attempt
         unspent; outcomes already known still get recorded."""
-        pending = self._record_finished()
+        pending, self.unsent = self.unsent, []
         pending += [d.id for group in self.in_flight.values() for d in group]
-        for task in self.in_flight:
+        for task in list(self.in_flight):
             task.cancel()
         with contextlib.suppress(Exception):
             await asyncio.shield(release(self.ctx.pool, self.listener_id, pending))

@@ -63,6 +63,7 @@ class ListenerConfig:  # loaded once per drain cycle, read for every delivery
             "accept-encoding": "identity",
             "user-agent": USER_AGENT,
             "herald-listener-id": str(self.id),
+            "herald-queue-id": str(self.queue_id),
         }
 
     @property

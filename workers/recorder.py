@@ -1,4 +1,4 @@
-"""Recording attempt outcomes in batches: one UPDATE and one INSERT per group of attempts.
+"""Recording attempt outcomes in batches: one statement per group of attempts.
 
 Like ingest, outcomes that finish at about the same time share a transaction, so the
 record step costs a few microseconds per delivery instead of a commit each.
@@ -25,24 +25,31 @@ CONNECTION_ERRORS = (
     OSError,
 )
 
-# The guard on status and attempts keeps a late result (after the lease ran out and the
-# delivery was claimed again, or after it was cancelled) from overwriting newer state.
-UPDATE_DELIVERIES = """
-    UPDATE deliveries d
-       SET status = v.status, next_attempt_at = v.next_attempt_at, lease_expires_at = NULL,
-           last_status_code = v.status_code, last_error = v.error, delivered_at = v.delivered_at
-      FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::timestamptz[], $6::int[],
-                  $7::text[], $8::timestamptz[])
-           AS v(listener_id, message_id, number, status, next_attempt_at, status_code, error,
-                delivered_at)
-     WHERE d.listener_id = v.listener_id AND d.message_id = v.message_id
-       AND d.status = 'in_flight' AND d.attempts = v.number
-"""
-INSERT_ATTEMPTS = """
+# One statement, so one round trip and no BEGIN/COMMIT of its own: the delivery rows take
+# the outcome and the attempts log gains a row each. The guard on status and attempts keeps
+# a late result (after the lease ran out and the delivery was claimed again, or after it
+# was cancelled) from overwriting newer state; its attempt is still logged.
+RECORD_OUTCOMES = """
+    WITH v AS (
+        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::timestamptz[],
+                             $6::int[], $7::text[], $8::timestamptz[], $9::timestamptz[],
+                             $10::int[], $11::text[])
+            AS v(listener_id, message_id, number, status, next_attempt_at, status_code, error,
+                 delivered_at, started_at, duration_ms, response_body)
+    ), updated AS (
+        UPDATE deliveries d
+           SET status = v.status, next_attempt_at = v.next_attempt_at,
+               lease_expires_at = NULL, last_status_code = v.status_code,
+               last_error = v.error, delivered_at = v.delivered_at
+          FROM v
+         WHERE d.listener_id = v.listener_id AND d.message_id = v.message_id
+           AND d.status = 'in_flight' AND d.attempts = v.number
+    )
     INSERT INTO attempts (listener_id, message_id, number, started_at, duration_ms,
                           status_code, error, response_body)
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[], $5::int[],
-                         $6::int[], $7::text[], $8::text[])
+    SELECT listener_id, message_id, number, started_at, duration_ms, status_code, error,
+           response_body
+      FROM v
     ON CONFLICT (listener_id, message_id, number) DO NOTHING
 """
 
@@ -65,7 +72,7 @@ class AttemptRecord:
 class Recorder:
     """Batches AttemptRecords; each record's future is done once it is committed."""
 
-    def __init__(self, pool: asyncpg.Pool, *, writers: int = 2, max_batch: int = 2000) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, writers: int = 1, max_batch: int = 2000) -> None:
         self.pool = pool
         self._committer: GroupCommitter[AttemptRecord, None] = GroupCommitter(
             self._write, writers=writers, budget=max_batch, name="attempt-recorder"
@@ -109,26 +116,17 @@ class Recorder:
                 await self._write_once(batch)
 
     async def _write_once(self, batch: list[AttemptRecord]) -> None:
-        async with self.pool.acquire() as connection, connection.transaction():
-            await connection.execute(
-                UPDATE_DELIVERIES,
-                [r.listener_id for r in batch],
-                [r.message_id for r in batch],
-                [r.number for r in batch],
-                [r.new_status for r in batch],
-                [r.next_attempt_at for r in batch],
-                [r.status_code for r in batch],
-                [r.error for r in batch],
-                [r.delivered_at for r in batch],
-            )
-            await connection.execute(
-                INSERT_ATTEMPTS,
-                [r.listener_id for r in batch],
-                [r.message_id for r in batch],
-                [r.number for r in batch],
-                [r.started_at for r in batch],
-                [r.duration_ms for r in batch],
-                [r.status_code for r in batch],
-                [r.error for r in batch],
-                [r.response_body for r in batch],
-            )
+        await self.pool.execute(
+            RECORD_OUTCOMES,
+            [r.listener_id for r in batch],
+            [r.message_id for r in batch],
+            [r.number for r in batch],
+            [r.new_status for r in batch],
+            [r.next_attempt_at for r in batch],
+            [r.status_code for r in batch],
+            [r.error for r in batch],
+            [r.delivered_at for r in batch],
+            [r.started_at for r in batch],
+            [r.duration_ms for r in batch],
+            [r.response_body for r in batch],
+        )

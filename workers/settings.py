@@ -53,7 +53,7 @@ def build_worker_settings(settings: Settings | None = None) -> dict[str, Any]:
         "on_startup": startup,
         "on_shutdown": shutdown,
         "max_jobs": settings.worker_max_jobs,
-        "poll_delay": 0.005,
+        "poll_delay": 0.02,
         "job_completion_wait": int(settings.worker_grace_s),
         "handle_signals": True,
     }

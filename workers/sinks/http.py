@@ -37,7 +37,6 @@ def webhook_headers(
     headers["webhook-signature"] = signature_header_for_keys(
         listener.signing_keys, webhook_id, timestamp, body
     )
-    headers["herald-queue-id"] = str(delivery.queue_id)
     headers["herald-message-id"] = message_id
     headers["herald-attempt"] = str(delivery.attempt)
     return headers
@@ -67,9 +66,11 @@ class HttpSink:
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=10, resolver=resolver)
         self.session = aiohttp.ClientSession(
             connector=connector,
+            # No aiohttp timers (its default is a 5-minute total per request, one more timer
+            # per attempt): each attempt runs under its own asyncio.timeout instead.
+            timeout=aiohttp.ClientTimeout(),
             trust_env=False,
             auto_decompress=False,
-            skip_auto_headers=("accept-encoding", "user-agent", "content-type"),
         )
 
     batches = False  # each webhook is its own request, with its own deadline
