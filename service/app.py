@@ -28,6 +28,7 @@ from service.health.controller import HealthController
 from service.inlets.controller import InletController, InletIngestController
 from service.keys.cache import ApiKeyCache
 from service.keys.controller import ApiKeyController
+from service.lib.gc_tuning import tune_after_startup
 from service.lib.metrics import MetricsPublisher
 from service.lib.ratelimit import RequestRateLimiter
 from service.lib.secrets import SecretBox
@@ -81,6 +82,7 @@ def create_litestar_app(settings: Settings) -> Litestar:
         app.state.api_keys.start()
         metrics = app.state.metrics = MetricsPublisher(redis)
         metrics.start()
+        tune_after_startup()
         try:
             yield
         finally:

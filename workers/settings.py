@@ -9,6 +9,7 @@ from arq.connections import RedisSettings
 from arq.worker import func
 
 from service.config import Settings
+from service.lib.gc_tuning import tune_after_startup
 from workers.context import WorkerContext
 from workers.drain import drain_listener
 from workers.liveness import probe_liveness
@@ -27,6 +28,7 @@ def build_worker_settings(settings: Settings | None = None) -> dict[str, Any]:
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["herald"] = await WorkerContext.start(settings, ctx["redis"])
+        tune_after_startup()
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if "herald" in ctx:
