@@ -26,9 +26,9 @@ class HeraldWorker(Worker):
     _redis_down = False
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        # A running job stays in arq's queue until it ends, so every poll would
-        # find each running drain again and spend a WATCH/EXISTS/ZSCORE round trip to learn
-        # it runs: about 5 % of the worker's CPU during a drain. Those running here are known.
+        # A running job stays in arq's queue until it ends, so every poll would find each
+        # running drain again and spend a WATCH/EXISTS/ZSCORE round trip to learn that it
+        # runs (about 5 % of the worker's CPU during a drain). Those running here are known.
         running = self.job_tasks
         await super().start_jobs([job for job in job_ids if job.decode() not in running])
 

@@ -33,8 +33,6 @@ def signature_header_for_keys(
 ) -> str:
     """The same from decoded secrets (the hot path decodes them once per listener)."""
     signed = b"%s.%d.%s" % (webhook_id.encode(), timestamp, body)
-    if len(keys) == 1:  # outside a rotation's overlap: no join
-        return "v1," + base64.b64encode(hmac.digest(keys[0], signed, "sha256")).decode()
     return " ".join(
         "v1," + base64.b64encode(hmac.digest(key, signed, "sha256")).decode() for key in keys
     )
