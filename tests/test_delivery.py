@@ -172,6 +172,26 @@ async def test_attempt_deadline_holds_against_a_receiver_that_never_answers(
     assert attempts[0]["error"].startswith("timeout") and 250 <= attempts[0]["duration_ms"] < 2000
 
 
+async def test_a_receivers_cookies_are_never_sent_back(org: Org, receiver: Receiver) -> None:
+    queue = await org.create_queue()
+    for name in ("sets-cookie", "same-host"):
+        # By name: aiohttp's default jar would ignore cookies of a numeric address.
+        url = receiver.url(name).replace("127.0.0.1", "localhost")
+        await org.create_listener(queue["id"], name=name, notify_url=url)
+
+    async def set_cookie(_: web.Request, __: int) -> web.StreamResponse:
+        response = web.Response(text="ok")
+        response.set_cookie("session", "secret-of-one-listener", path="/")
+        return response
+
+    receiver.on("sets-cookie", set_cookie)
+    for n in range(3):
+        await send(org, queue["id"], b"%d" % n)
+    await wait_for(lambda: len(receiver.at("same-host")) == 3, what="the other listener got all")
+    await wait_for(lambda: len(receiver.at("sets-cookie")) == 3, what="every message")
+    assert all("cookie" not in r.headers for r in receiver.received)
+
+
 async def test_retry_after_on_429_is_honoured(org: Org, receiver: Receiver) -> None:
     queue = await org.create_queue()
     await make_listener(org, receiver, queue["id"], "busy", retry_schedule_s=[0.1, 5])

@@ -79,7 +79,9 @@ RELEASE = """
 """
 
 
-@dataclass(frozen=True)
+# Slots and not frozen, like the other per-attempt records (SinkResult, Outcome, Decision,
+# AttemptRecord): a frozen dataclass takes five times as long to build.
+@dataclass(slots=True)
 class ClaimedDelivery:
     message_id: uuid.UUID
     queue_id: uuid.UUID

@@ -56,11 +56,14 @@ class Drain:
         self.ctx = ctx
         self.listener_id = listener_id
         # Sends under way (what max_in_flight counts; a task sends one delivery, or a whole
-        # claim to a sink that batches), and outcomes being recorded (with the listener
-        # state changes they cause).
+        # claim to a sink that batches); outcomes known but not yet handed to the recorder
+        # (with the listener state changes they cause); groups being recorded.
         self.in_flight: dict[Sending, list[ClaimedDelivery]] = {}
         self.sending = 0  # deliveries in self.in_flight
-        self.recording: set[asyncio.Future[None]] = set()
+        self.outcomes: list[AttemptRecord] = []
+        self.effects: list[tuple[ListenerConfig, Decision]] = []
+        self.recording: dict[asyncio.Future[None], int] = {}  # -> outcomes in the group
+        self.unrecorded = 0  # outcomes not yet committed
         self.unsent: list[uuid.UUID] = []  # sends that ended without an outcome
         self.listener: ListenerConfig | None = None
         self.bucket: TokenBucket | None = None
@@ -108,7 +111,7 @@ class Drain:
                 self._start(claimed)
                 if more and self._free_slots() >= self._claim_min():
                     continue  # claim the next part before waiting on any send
-            if not self.in_flight and not self.recording:
+            if self._idle():
                 if can_claim and (more or await self._consume_dirty()):
                     more, self._reload = True, True
                     continue
@@ -149,18 +152,34 @@ class Drain:
         or nothing left under way (one wake-up per claim rather than per delivery)."""
         if self.woken.is_set():
             return
-        idle = not self.in_flight and not self.recording
-        if idle or (self.listener is not None and self._free_slots() >= self._claim_min()):
+        if self._idle() or (self.listener is not None and self._free_slots() >= self._claim_min()):
             self.woken.set()
 
-    def _recorded_one(self, future: asyncio.Future[None]) -> None:
-        self.recording.discard(future)
+    def _idle(self) -> bool:
+        return not self.in_flight and not self.unrecorded
+
+    def _flush_outcomes(self) -> None:
+        """Hands the outcomes that finished in this turn of the event loop to the recorder,
+        as one group (one future and one callback for all of them)."""
+        if not self.outcomes:
+            return
+        outcomes, self.outcomes = self.outcomes, []
+        effects, self.effects = self.effects, []
+        recorded = self.ctx.recorder.record_nowait(outcomes)
+        if effects:
+            recorded = asyncio.ensure_future(self._listener_effects(recorded, effects))
+        self.recording[recorded] = len(outcomes)
+        recorded.add_done_callback(self._recorded_group)
+
+    def _recorded_group(self, future: asyncio.Future[None]) -> None:
+        self.unrecorded -= self.recording.pop(future)
         self._wake_when_ready()
         if not future.cancelled() and future.exception() is not None:
-            log.error("recording an attempt failed", exc_info=future.exception())
+            log.error("recording attempts failed", exc_info=future.exception())
 
     async def _recorded(self) -> None:
         """Until every outcome of this drain is committed."""
+        self._flush_outcomes()
         while self.recording:
             await asyncio.wait(set(self.recording))
 
@@ -200,9 +219,9 @@ class Drain:
         assert self.listener is not None
         if self.listener.ordered or self.listener.half_open:
             # The next claim depends on this outcome being recorded first.
-            return 0 if self.in_flight or self.recording else 1
+            return 0 if not self._idle() else 1
         limit = self.listener.max_in_flight
-        unrecorded = self.sending + len(self.recording)
+        unrecorded = self.sending + self.unrecorded
         return max(0, min(limit - self.sending, RECORDING_BACKLOG * limit - unrecorded))
 
     def _claim_min(self) -> int:
@@ -250,7 +269,10 @@ class Drain:
         try:
             if self.bucket is not None:  # then the group is one delivery
                 await self.bucket.take()
-            results = await sink.send_many(listener, group)
+            if len(group) == 1:  # one await layer less on the way to the receiver
+                results = [await sink.send(listener, group[0])]
+            else:
+                results = await sink.send_many(listener, group)
         except Exception:
             log.error("delivery task failed", exc_info=True)
             self.unsent += [delivery.id for delivery in group]
@@ -260,17 +282,17 @@ class Drain:
             self.in_flight.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
             self.sending -= len(group)
         self.sent += len(results)
+        if not self.outcomes:  # the first to finish in this turn of the loop
+            asyncio.get_running_loop().call_soon(self._flush_outcomes)
         for delivery, result in zip(group, results, strict=True):
-            recording = self._finish(delivery, listener, result)
-            self.recording.add(recording)
-            recording.add_done_callback(self._recorded_one)
+            self._finish(delivery, listener, result)
         self._wake_when_ready()
 
     def _finish(
         self, delivery: ClaimedDelivery, listener: ListenerConfig, result: SinkResult
-    ) -> asyncio.Future[None]:
-        """Decides what the outcome means; returns the record's commit, followed by the
-        listener's state change when the outcome causes one."""
+    ) -> None:
+        """Decides what the outcome means; queues its record, and the listener's state
+        change when it causes one (see _flush_outcomes)."""
         now = datetime.now(UTC)
         decision = decide(
             result.outcome,
@@ -294,12 +316,10 @@ class Drain:
                 if decision.verdict is Verdict.RETRY and decision.next_attempt_at
                 else None,
             )
-        recorded = self.ctx.recorder.record_nowait(
-            _record(listener, delivery, result, decision, now)
-        )
-        if not self._changes_listener(listener, decision):
-            return recorded
-        return asyncio.ensure_future(self._listener_effects(recorded, listener, decision))
+        self.outcomes.append(_record(listener, delivery, result, decision))
+        self.unrecorded += 1
+        if self._changes_listener(listener, decision):
+            self.effects.append((listener, decision))
 
     @staticmethod
     def _changes_listener(listener: ListenerConfig, decision: Decision) -> bool:
@@ -312,26 +332,25 @@ class Drain:
         )
 
     async def _listener_effects(
-        self, recorded: asyncio.Future[None], listener: ListenerConfig, decision: Decision
+        self, recorded: asyncio.Future[None], effects: list[tuple[ListenerConfig, Decision]]
     ) -> None:
-        # After the record: a 410 cancels what is open, and this delivery is to end failed.
+        # After the records: a 410 cancels what is open, and its delivery is to end failed.
         await recorded
         pool, settings = self.ctx.pool, self.ctx.settings
-        if decision.verdict is Verdict.GONE:
-            log.warning("listener answered 410 Gone: disabled, its pending deliveries cancelled")
-            await disable_gone(pool, listener.id)
-            self._reload = True
-        elif decision.verdict is Verdict.DELIVERED:  # after failures (_changes_listener)
-            await record_success(pool, listener.id)
-            self._reload = True
-        else:
-            await record_failure(
-                pool,
-                listener.id,
-                threshold=settings.circuit_failure_threshold,
-                cooldown_s=settings.circuit_cooldown_s,
-                breaker=listener.liveness_url is None,
-            )
+        for listener, decision in effects:
+            if decision.verdict is Verdict.GONE:
+                log.warning("listener answered 410 Gone: disabled, pending deliveries cancelled")
+                await disable_gone(pool, listener.id)
+            elif decision.verdict is Verdict.DELIVERED:  # after failures (_changes_listener)
+                await record_success(pool, listener.id)
+            else:
+                await record_failure(
+                    pool,
+                    listener.id,
+                    threshold=settings.circuit_failure_threshold,
+                    cooldown_s=settings.circuit_cooldown_s,
+                    breaker=listener.liveness_url is None,
+                )
             self._reload = True
 
     async def _give_back(self) -> None:
@@ -348,26 +367,22 @@ class Drain:
 
 
 def _record(
-    listener: ListenerConfig,
-    delivery: ClaimedDelivery,
-    result: SinkResult,
-    decision: Decision,
-    now: datetime,
+    listener: ListenerConfig, delivery: ClaimedDelivery, result: SinkResult, decision: Decision
 ) -> AttemptRecord:
     outcome = result.outcome
     status = STATUS_BY_VERDICT[decision.verdict]
+    retry_at = decision.next_attempt_at if status == "pending" else None
     return AttemptRecord(
-        listener_id=listener.id,
-        message_id=delivery.message_id,
-        number=delivery.attempt,
-        started_at=result.started_at,
-        duration_ms=result.duration_ms,
-        status_code=outcome.status_code,
-        error=outcome.error.replace("\x00", "\ufffd") if outcome.error else None,
-        response_body=result.response_body,
-        new_status=status,
-        next_attempt_at=decision.next_attempt_at if status == "pending" else None,
-        delivered_at=now if status == "delivered" else None,
+        listener.id,
+        delivery.message_id,
+        delivery.attempt,
+        status,
+        outcome.status_code,
+        outcome.error.replace("\x00", "\ufffd") if outcome.error else None,
+        result.started_at,
+        result.duration_ms,
+        result.response_body,
+        retry_at.timestamp() if retry_at else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import uuid
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ import asyncpg
 
 from service import __version__
 from service.lib.secrets import SecretBox
-from service.lib.signing import secret_bytes
+from service.lib.signing import signers
 
 USER_AGENT = f"herald/{__version__}"
 
@@ -52,8 +53,8 @@ class ListenerConfig:  # loaded once per drain cycle, read for every delivery
     loaded_at: datetime
 
     @cached_property
-    def signing_keys(self) -> tuple[bytes, ...]:
-        return tuple(secret_bytes(secret) for secret in self.secrets)
+    def signers(self) -> tuple[hmac.HMAC, ...]:
+        return signers(self.secrets)
 
     @cached_property
     def fixed_headers(self) -> dict[str, str]:

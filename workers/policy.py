@@ -20,7 +20,7 @@ class Verdict(Enum):
     REJECTED = "rejected"  # can never succeed (e.g. a Kafka record over the broker's limit)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outcome:
     """What one attempt produced: a status code, or an error when no response came."""
 
@@ -37,7 +37,7 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Decision:
     verdict: Verdict
     next_attempt_at: datetime | None = None

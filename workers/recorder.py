@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from typing import NamedTuple
 
 import asyncpg
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -28,72 +27,82 @@ CONNECTION_ERRORS = (
 # One statement, so one round trip and no BEGIN/COMMIT of its own: the delivery rows take
 # the outcome and the attempts log gains a row each. The guard on status and attempts keeps
 # a late result (after the lease ran out and the delivery was claimed again, or after it
-# was cancelled) from overwriting newer state; its attempt is still logged.
+# was cancelled) from overwriting newer state; its attempt is still logged. Times come as
+# unix seconds: a float encodes several times faster than a datetime.
 RECORD_OUTCOMES = """
     WITH v AS (
-        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::timestamptz[],
-                             $6::int[], $7::text[], $8::timestamptz[], $9::timestamptz[],
-                             $10::int[], $11::text[])
-            AS v(listener_id, message_id, number, status, next_attempt_at, status_code, error,
-                 delivered_at, started_at, duration_ms, response_body)
+        SELECT o.*, to_timestamp(o.started_at) AS started
+          FROM unnest($1::attempt_outcome[]) o
     ), updated AS (
         UPDATE deliveries d
-           SET status = v.status, next_attempt_at = v.next_attempt_at,
-               lease_expires_at = NULL, last_status_code = v.status_code,
-               last_error = v.error, delivered_at = v.delivered_at
+           SET status = v.status, next_attempt_at = to_timestamp(v.next_attempt_at),
+               lease_expires_at = NULL, last_status_code = v.status_code, last_error = v.error,
+               delivered_at = CASE WHEN v.status = 'delivered'
+                                   THEN v.started + make_interval(secs => v.duration_ms / 1000.0)
+                              END
           FROM v
          WHERE d.listener_id = v.listener_id AND d.message_id = v.message_id
            AND d.status = 'in_flight' AND d.attempts = v.number
     )
     INSERT INTO attempts (listener_id, message_id, number, started_at, duration_ms,
                           status_code, error, response_body)
-    SELECT listener_id, message_id, number, started_at, duration_ms, status_code, error,
+    SELECT listener_id, message_id, number, started, duration_ms, status_code, error,
            response_body
       FROM v
     ON CONFLICT (listener_id, message_id, number) DO NOTHING
 """
 
 
-@dataclass(frozen=True)
-class AttemptRecord:
+class AttemptRecord(NamedTuple):
+    """One attempt and the delivery's state after it; the fields are those of the
+    attempt_outcome type (migration 0008), in its order."""
+
     listener_id: uuid.UUID
     message_id: uuid.UUID  # names the delivery within its listener
     number: int
-    started_at: datetime
-    duration_ms: int
+    new_status: str
     status_code: int | None
     error: str | None
+    started_at: float  # unix seconds
+    duration_ms: int
     response_body: str | None
-    new_status: str
-    next_attempt_at: datetime | None
-    delivered_at: datetime | None
+    next_attempt_at: float | None  # unix seconds, when the delivery is pending again
+
+
+Records = list[AttemptRecord]
 
 
 class Recorder:
-    """Batches AttemptRecords; each record's future is done once it is committed."""
+    """Writes groups of AttemptRecords; outcomes submitted at about the same time (by any
+    drain) share one statement."""
 
     def __init__(self, pool: asyncpg.Pool, *, writers: int = 1, max_batch: int = 2000) -> None:
         self.pool = pool
-        self._committer: GroupCommitter[AttemptRecord, None] = GroupCommitter(
-            self._write, writers=writers, budget=max_batch, name="attempt-recorder"
+        self._committer: GroupCommitter[Records, None] = GroupCommitter(
+            self._write, writers=writers, budget=max_batch, size=len, name="attempt-recorder"
         )
 
-    def record_nowait(self, record: AttemptRecord) -> asyncio.Future[None]:
-        """Done once the record is committed."""
-        return self._committer.submit_nowait(record)
+    def record_nowait(self, records: Records) -> asyncio.Future[None]:
+        """Done once every record of the group is committed (or failed: the first error)."""
+        return self._committer.submit_nowait(records)
 
     async def close(self) -> None:
         await self._committer.close()
 
-    async def _write(self, batch: list[AttemptRecord]) -> list[Exception | None]:
+    async def _write(self, groups: list[Records]) -> list[Exception | None]:
+        batch = [record for group in groups for record in group]
         try:
             await self._write_retrying(batch)
         except asyncpg.exceptions.DataError:
             if len(batch) == 1:
                 raise
             # One record Postgres refuses must not keep the others of its group unrecorded.
-            return [await self._write_alone(record) for record in batch]
-        return [None] * len(batch)
+            return [await self._write_each(group) for group in groups]
+        return [None] * len(groups)
+
+    async def _write_each(self, group: Records) -> Exception | None:
+        errors = [await self._write_alone(record) for record in group]
+        return next((error for error in errors if error is not None), None)
 
     async def _write_alone(self, record: AttemptRecord) -> Exception | None:
         try:
@@ -103,7 +112,7 @@ class Recorder:
             return refused
         return None
 
-    async def _write_retrying(self, batch: list[AttemptRecord]) -> None:
+    async def _write_retrying(self, batch: Records) -> None:
         # A lost connection (Postgres restarted, backend terminated) gets a fresh one: the
         # write is idempotent, and an outcome not recorded means the delivery goes again.
         async for attempt in AsyncRetrying(
@@ -115,18 +124,5 @@ class Recorder:
             with attempt:
                 await self._write_once(batch)
 
-    async def _write_once(self, batch: list[AttemptRecord]) -> None:
-        await self.pool.execute(
-            RECORD_OUTCOMES,
-            [r.listener_id for r in batch],
-            [r.message_id for r in batch],
-            [r.number for r in batch],
-            [r.new_status for r in batch],
-            [r.next_attempt_at for r in batch],
-            [r.status_code for r in batch],
-            [r.error for r in batch],
-            [r.delivered_at for r in batch],
-            [r.started_at for r in batch],
-            [r.duration_ms for r in batch],
-            [r.response_body for r in batch],
-        )
+    async def _write_once(self, batch: Records) -> None:
+        await self.pool.execute(RECORD_OUTCOMES, batch)

@@ -33,6 +33,9 @@ PURGE_MESSAGES = """
     ), gone_deliveries AS (
         DELETE FROM deliveries d USING doomed
          WHERE d.listener_id = ANY($5::uuid[]) AND d.message_id = doomed.id
+    ), gone_attempts AS (
+        DELETE FROM attempts a USING doomed
+         WHERE a.listener_id = ANY($5::uuid[]) AND a.message_id = doomed.id
     )
     DELETE FROM messages m USING doomed WHERE m.queue_id = $1 AND m.id = doomed.id
 """

@@ -2,13 +2,12 @@
 
 A sink that `batches` gets all the deliveries of a claim in one `send_many` (Kafka: one
 produce per record into the producer's batches, awaited together); others get one
-`send_many` per delivery, each running on its own.
+`send` per delivery, each running on its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
 from workers.claims import ClaimedDelivery
@@ -16,16 +15,20 @@ from workers.listeners import ListenerConfig
 from workers.policy import Outcome
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SinkResult:
     outcome: Outcome
-    started_at: datetime
+    started_at: float  # unix seconds
     duration_ms: int
     response_body: str | None = None
 
 
 class Sink(Protocol):
     batches: bool
+
+    async def send(self, listener: ListenerConfig, delivery: ClaimedDelivery) -> SinkResult:
+        """One attempt; never raises for delivery problems: they are the outcome."""
+        ...
 
     async def send_many(
         self, listener: ListenerConfig, deliveries: list[ClaimedDelivery]

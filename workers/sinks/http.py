@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from service.lib.metrics import SSRF_REFUSALS
-from service.lib.signing import signature_header_for_keys
+from service.lib.signing import signature_header_with
 from workers.claims import ClaimedDelivery
 from workers.listeners import ListenerConfig
 from workers.policy import Outcome
 from workers.sinks import SinkResult
+from workers.sinks.deadlines import Deadlines
 from workers.sinks.guard import BlockedDestination, GuardedResolver, literal_block_reason
 
 RESPONSE_BODY_BYTES = 4096
@@ -34,8 +33,8 @@ def webhook_headers(
     headers["content-type"] = delivery.content_type
     headers["webhook-id"] = webhook_id
     headers["webhook-timestamp"] = str(timestamp)
-    headers["webhook-signature"] = signature_header_for_keys(
-        listener.signing_keys, webhook_id, timestamp, body
+    headers["webhook-signature"] = signature_header_with(
+        listener.signers, webhook_id, timestamp, body
     )
     headers["herald-message-id"] = message_id
     headers["herald-attempt"] = str(delivery.attempt)
@@ -45,6 +44,13 @@ def webhook_headers(
 def printable(body: bytes) -> str:
     """Text Postgres can store: invalid UTF-8 and NUL (which text columns refuse) replaced."""
     return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
+def _dns_failure(exc: aiohttp.ClientConnectorDNSError) -> Outcome:
+    if isinstance(exc.os_error, BlockedDestination):
+        SSRF_REFUSALS.labels("connect").inc()
+        return Outcome(error=f"blocked: {exc.os_error}")
+    return Outcome(error=f"dns: could not resolve {exc.host}")
 
 
 async def _read_head(stream: aiohttp.StreamReader) -> bytes:
@@ -67,11 +73,14 @@ class HttpSink:
         self.session = aiohttp.ClientSession(
             connector=connector,
             # No aiohttp timers (its default is a 5-minute total per request, one more timer
-            # per attempt): each attempt runs under its own asyncio.timeout instead.
+            # per attempt): each attempt runs under its own deadline instead.
             timeout=aiohttp.ClientTimeout(),
             trust_env=False,
             auto_decompress=False,
+            # A receiver's cookies are never sent back (nor to another listener on its host).
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
+        self.deadlines = Deadlines()
 
     batches = False  # each webhook is its own request, with its own deadline
 
@@ -81,52 +90,57 @@ class HttpSink:
         return [await self.send(listener, delivery) for delivery in deliveries]
 
     async def send(self, listener: ListenerConfig, delivery: ClaimedDelivery) -> SinkResult:
-        started_at = datetime.now(UTC)
+        # One coroutine from here to aiohttp: every layer of awaits is paid again each time
+        # the attempt resumes.
+        started_at = time.time()
         started = time.perf_counter()
-        outcome, response_body = await self._attempt(listener, delivery)
-        duration_ms = int((time.perf_counter() - started) * 1000)
-        return SinkResult(outcome, started_at, duration_ms, response_body)
-
-    async def _attempt(
-        self, listener: ListenerConfig, delivery: ClaimedDelivery
-    ) -> tuple[Outcome, str | None]:
-        url = listener.notify_url or ""
-        if delivery.body is None:
-            return Outcome(error="payload no longer retained", permanent=True), None
-        if not self.allow_private:
-            reason = literal_block_reason(urlsplit(url).hostname or "")
-            if reason:
-                SSRF_REFUSALS.labels("connect").inc()
-                return Outcome(error=f"blocked: {reason}"), None
-        headers = webhook_headers(listener, delivery, delivery.body, time.time())
+        refusal = self._refusal(listener, delivery)
+        if refusal is not None:
+            return SinkResult(refusal, started_at, 0, None)
+        assert delivery.body is not None  # else refused
+        headers = webhook_headers(listener, delivery, delivery.body, started_at)
+        response_body = None
+        # One deadline for connect, send and read: socket timeouts alone let a receiver
+        # that drips its answer hold the attempt for ever.
+        deadline = self.deadlines.within(listener.timeout_s)
         try:
-            # One deadline for connect, send and read: socket timeouts alone let a receiver
-            # that drips its answer hold the attempt for ever.
-            async with asyncio.timeout(listener.timeout_s):
+            with deadline:
                 async with self.session.post(
-                    url, data=delivery.body, headers=headers, allow_redirects=False
+                    listener.notify_url or "",
+                    data=delivery.body,
+                    headers=headers,
+                    allow_redirects=False,
                 ) as response:
                     body = await _read_head(response.content)
                     if not response.content.at_eof():
                         response.close()  # do not read (or keep) an endless body
-                    return (
-                        Outcome(
-                            status_code=response.status,
-                            retry_after=response.headers.get("retry-after"),
-                        ),
-                        printable(body),
+                    outcome = Outcome(
+                        status_code=response.status,
+                        retry_after=response.headers.get("retry-after"),
                     )
-        except TimeoutError:
-            return Outcome(error=f"timeout after {int(listener.timeout_s * 1000)} ms"), None
+                    response_body = printable(body)
         except aiohttp.ClientConnectorDNSError as exc:
-            if isinstance(exc.os_error, BlockedDestination):
-                SSRF_REFUSALS.labels("connect").inc()
-                return Outcome(error=f"blocked: {exc.os_error}"), None
-            return Outcome(error=f"dns: could not resolve {exc.host}"), None
+            outcome = _dns_failure(exc)
         except aiohttp.ClientConnectorError as exc:
-            return Outcome(error=f"connection failed: {exc.os_error}"), None
+            outcome = Outcome(error=f"connection failed: {exc.os_error}")
         except (aiohttp.ClientError, OSError, ValueError) as exc:
-            return Outcome(error=f"{type(exc).__name__}: {exc}"), None
+            outcome = Outcome(error=f"{type(exc).__name__}: {exc}")
+        if deadline.expired:
+            outcome = Outcome(error=f"timeout after {int(listener.timeout_s * 1000)} ms")
+            response_body = None
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        return SinkResult(outcome, started_at, duration_ms, response_body)
+
+    def _refusal(self, listener: ListenerConfig, delivery: ClaimedDelivery) -> Outcome | None:
+        """The outcome of an attempt that cannot be made, if this one cannot."""
+        if delivery.body is None:
+            return Outcome(error="payload no longer retained", permanent=True)
+        if not self.allow_private:
+            reason = literal_block_reason(urlsplit(listener.notify_url or "").hostname or "")
+            if reason:
+                SSRF_REFUSALS.labels("connect").inc()
+                return Outcome(error=f"blocked: {reason}")
+        return None
 
     async def close(self) -> None:
         await self.session.close()

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -97,7 +96,7 @@ class KafkaSink:
     ) -> list[SinkResult]:
         """Every record is handed to the producer first, then all are awaited: they share
         its batches instead of each waiting out a linger of its own."""
-        started_at = datetime.now(UTC)
+        started_at = time.time()
         started = time.perf_counter()
         try:
             producer = await self._producer()

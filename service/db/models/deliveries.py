@@ -5,7 +5,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
-    ForeignKeyConstraint,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -86,17 +85,11 @@ class Delivery(CreatedAtMixin, Base):
 
 
 class Attempt(Base):
-    """One try of a delivery; its key (delivery, number) makes recording it idempotent."""
+    """One try of a delivery; its key (delivery, number) makes recording it idempotent.
+    No foreign key to its delivery (migration 0008): the retention purge deletes both."""
 
     __tablename__ = "attempts"
-    __table_args__ = (
-        PrimaryKeyConstraint("listener_id", "message_id", "number"),
-        ForeignKeyConstraint(
-            ["listener_id", "message_id"],
-            ["deliveries.listener_id", "deliveries.message_id"],
-            ondelete="CASCADE",
-        ),
-    )
+    __table_args__ = (PrimaryKeyConstraint("listener_id", "message_id", "number"),)
 
     listener_id: Mapped[uuid.UUID]
     message_id: Mapped[uuid.UUID]
