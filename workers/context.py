@@ -39,7 +39,17 @@ class WorkerContext:
 
     @classmethod
     async def start(cls, settings: Settings, redis: ArqRedis) -> WorkerContext:
-        pool = await create_pg_pool(settings, max_size=settings.worker_db_pool_size)
+        # A worker's commits (claims, outcomes, listener state) do not wait for the disk: if
+        # Postgres crashes and loses the last of them, deliveries are sent again, which
+        # at-least-once allows. Waiting would put every claim and record in the queue for
+        # the WAL flush ahead of the API's durable ingest commits: measured at 1,100 msg/s,
+        # ingest p50 went from 14 ms without a worker to 400-1,000 ms with one.
+        pool = await create_pg_pool(
+            settings,
+            max_size=settings.worker_db_pool_size,
+            name="herald-worker",
+            wait_for_disk=False,
+        )
         sinks: dict[str, Sink] = {"webhook": HttpSink(allow_private=settings.allow_private_targets)}
         if settings.kafka_bootstrap:
             from workers.sinks.kafka import KafkaSink

@@ -25,9 +25,21 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-async def create_pg_pool(settings: Settings, max_size: int | None = None) -> asyncpg.Pool:
-    """A plain asyncpg pool for the hot paths (group-commit ingest, COPY, streamed exports)."""
+async def create_pg_pool(
+    settings: Settings,
+    max_size: int | None = None,
+    *,
+    name: str = "herald-ingest",
+    wait_for_disk: bool = True,
+) -> asyncpg.Pool:
+    """A plain asyncpg pool for the hot paths (group-commit ingest, COPY, streamed exports,
+    the workers). `wait_for_disk=False`: commits return before their WAL is flushed
+    (synchronous_commit off), for writes that Postgres may lose in a crash of its own
+    without losing anything that was acknowledged."""
     url = make_url(settings.database_url)
+    server_settings = {"application_name": name}
+    if not wait_for_disk:
+        server_settings["synchronous_commit"] = "off"
     return await asyncpg.create_pool(
         host=url.host,
         port=url.port,
@@ -36,7 +48,7 @@ async def create_pg_pool(settings: Settings, max_size: int | None = None) -> asy
         database=url.database,
         min_size=0,  # the API starts (and answers 503) while Postgres is down
         max_size=max_size or settings.ingest_writers + 8,
-        server_settings={"application_name": "herald-ingest"},
+        server_settings=server_settings,
         reset=_keep_session,
     )
 
