@@ -1,8 +1,9 @@
 """What every scenario needs: the embedded servers, Herald's processes pinned to the server
 core, a receiver and baselines, organizations and listeners, and the run's scale.
 
-Servers (Postgres, Valkey, Tansu, Herald's API and worker, the delivery baselines) run on
-core 0; the load generator and the receiver on core 1, when the machine has two cores.
+Herald's API and worker and the delivery baselines run on core 0; the load generator, the
+receiver and the embedded Postgres, Valkey and Tansu (children of the bench process, which
+pins itself to core 1) on core 1, when the machine has two cores.
 """
 
 from __future__ import annotations
