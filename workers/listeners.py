@@ -12,8 +12,8 @@ from functools import cached_property
 import asyncpg
 
 from service import __version__
+from service.lib import signing
 from service.lib.secrets import SecretBox
-from service.lib.signing import signers
 
 USER_AGENT = f"herald/{__version__}"
 
@@ -54,7 +54,7 @@ class ListenerConfig:  # loaded once per drain cycle, read for every delivery
 
     @cached_property
     def signers(self) -> tuple[hmac.HMAC, ...]:
-        return signers(self.secrets)
+        return signing.signers(self.secrets)
 
     @cached_property
     def fixed_headers(self) -> dict[str, str]:

@@ -54,12 +54,13 @@ class Deadlines:
         """`with deadlines.within(s) as deadline:` cancels the block after `s` seconds;
         afterwards `deadline.expired` says whether it ran out."""
         loop = asyncio.get_running_loop()
+        now = loop.time()
         task = asyncio.current_task()
         assert task is not None
-        deadline = Deadline(loop.time() + seconds, task)
+        deadline = Deadline(now + seconds, task)
         self._queues.setdefault(seconds, deque()).append(deadline)
         if self._timer is None:
-            self._timer = loop.call_at(loop.time() + TICK_S, self._expire)
+            self._timer = loop.call_at(now + TICK_S, self._expire)
         return deadline
 
     def _expire(self) -> None:
