@@ -19,6 +19,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -161,6 +162,9 @@ def _database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response
 
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return _database_unavailable(_, exc)
+    if isinstance(getattr(exc, "orig", None) or exc, asyncpg.InternalClientError):
+        # asyncpg's answer on a pooled connection whose backend was terminated while idle
         return _database_unavailable(_, exc)
     if _is_data_exception(exc):
         # A value Postgres cannot store (e.g. a NUL character in a name): the input is at

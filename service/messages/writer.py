@@ -27,7 +27,14 @@ UNAVAILABLE_ERRORS = (
     asyncpg.TooManyConnectionsError,
     asyncpg.AdminShutdownError,
     asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InternalClientError,
 )
+
+# A pooled connection whose backend was terminated while it sat idle can still look open;
+# asyncpg then refuses to use it ("cannot switch to state ...") before sending anything,
+# so the group is safe to write again. Its siblings were most likely terminated with it
+# (a restart, a failover), so the pool replaces every connection it holds first.
+STALE_CONNECTION_ERRORS = (asyncpg.InternalClientError,)
 
 
 class GroupCommitWriter:
@@ -60,10 +67,12 @@ class GroupCommitWriter:
 
     async def _write_group(self, group: list[IngestJob]) -> list[WriteOutcome | Exception]:
         try:
-            if not any(job.idempotency_key for job in group):
-                return _outcomes(group, await store_group(self.pool, group))
-            async with self.pool.acquire() as connection, connection.transaction():
-                return await _store_with_keys(connection, group, self.idempotency_ttl)
+            try:
+                return await self._store(group)
+            except STALE_CONNECTION_ERRORS as exc:
+                logger.warning("ingest write on a stale connection, written again: %r", exc)
+                await self.pool.expire_connections()
+                return await self._store(group)
         except UNAVAILABLE_ERRORS as exc:
             logger.warning("ingest write failed, database unavailable: %r", exc)
             raise Unavailable(
@@ -72,6 +81,12 @@ class GroupCommitWriter:
         except Exception:
             logger.exception("ingest write failed")
             raise
+
+    async def _store(self, group: list[IngestJob]) -> list[WriteOutcome | Exception]:
+        if not any(job.idempotency_key for job in group):
+            return _outcomes(group, await store_group(self.pool, group))
+        async with self.pool.acquire() as connection, connection.transaction():
+            return await _store_with_keys(connection, group, self.idempotency_ttl)
 
 
 def _outcomes(
