@@ -12,9 +12,13 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+import uuid
 
 import aiohttp
 from aiokafka import AIOKafkaProducer
+
+from service.lib.ids import new_id
+from workers.sinks.kafka import MAX_BATCH_BYTES
 
 BODY_300 = b'{"event": "order.paid", "order_id": %d, "pad": "' + b"x" * 240 + b'"}'
 
@@ -38,13 +42,31 @@ async def raw_delivery_loop(url: str, count: int) -> float:
 
 
 async def raw_producer_rate(bootstrap: str, topic: str, count: int) -> float:
-    """aiokafka sending the same records, acks=all, linger 5 ms, all sends awaited."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    """aiokafka sending the same records as Herald (the body; the message id as key; the
+    contract's four headers), acks=all, linger 5 ms, Herald's batch size, all awaited."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=MAX_BATCH_BYTES
+    )
     await producer.start()
     try:
         await producer.send_and_wait(topic, b"warm-up")
+        queue_id = str(uuid.uuid4()).encode()
+        ids = [str(new_id()).encode() for _ in range(count)]
         started = time.perf_counter()
-        sends = [await producer.send(topic, BODY_300 % n, key=b"%d" % n) for n in range(count)]
+        sends = [
+            await producer.send(
+                topic,
+                BODY_300 % n,
+                key=ids[n],
+                headers=[
+                    ("webhook-id", ids[n]),
+                    ("content-type", b"application/json"),
+                    ("herald-queue-id", queue_id),
+                    ("herald-message-id", ids[n]),
+                ],
+            )
+            for n in range(count)
+        ]
         await asyncio.gather(*sends)
         return count / (time.perf_counter() - started)
     finally:
