@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
-from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.structs import RecordMetadata
+from murmurhash2 import murmurhash2
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from service.config import Settings
@@ -39,11 +39,23 @@ REQUEST_TIMEOUT_S = 10
 # aiokafka fails a batch it could not deliver after the request timeout, except one handed
 # over while the producer was closing (after a failure): that one is never answered.
 ANSWER_DEADLINE_S = REQUEST_TIMEOUT_S + 5
+MURMUR2_SEED = 0x9747B28C  # the seed of Kafka's default partitioner
 
 
-def record_key(listener: ListenerConfig, delivery: ClaimedDelivery) -> tuple[bytes, str | None]:
-    """The record key and, when the configured JSON field could not be used, why."""
-    fallback = str(delivery.message_id).encode()
+def partition_for(key: bytes, partitions: list[int]) -> int:
+    """The partition Kafka's default partitioner (Java's and aiokafka's alike) picks for a
+    keyed record, so that records with the same key share a partition whoever produced
+    them. `partitions` sorted."""
+    if len(partitions) == 1:
+        return partitions[0]
+    return partitions[(murmurhash2(key, MURMUR2_SEED) & 0x7FFFFFFF) % len(partitions)]
+
+
+def record_key(
+    listener: ListenerConfig, delivery: ClaimedDelivery, fallback: bytes
+) -> tuple[bytes, str | None]:
+    """The record key (`fallback`, the message id, unless the listener names a JSON field)
+    and, when the configured field could not be used, why."""
     if not listener.kafka_key:
         return fallback, None
     try:
@@ -56,12 +68,13 @@ def record_key(listener: ListenerConfig, delivery: ClaimedDelivery) -> tuple[byt
     return (value if isinstance(value, str) else json.dumps(value)).encode(), None
 
 
-def record_headers(listener: ListenerConfig, delivery: ClaimedDelivery) -> list[tuple[str, bytes]]:
-    message_id = str(delivery.message_id).encode()
+def record_headers(
+    delivery: ClaimedDelivery, message_id: bytes, queue_id: bytes
+) -> list[tuple[str, bytes]]:
     return [
         ("webhook-id", message_id),  # a delivery's id is its message's (migration 0006)
         ("content-type", delivery.content_type.encode()),
-        ("herald-queue-id", str(delivery.queue_id).encode()),
+        ("herald-queue-id", queue_id),
         ("herald-message-id", message_id),
     ]
 
@@ -89,11 +102,15 @@ class KafkaSink:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.producer: AIOKafkaProducer | None = None
-        self.partitioner = DefaultPartitioner()
         # Concurrent claims share one producer, and a new one starts only after the last
         # has stopped: otherwise each claim could start its own (leaking all but one), and
         # their produce requests would race (Tansu loses records written that way).
         self.starting = asyncio.Lock()
+        # One claim hands its batches over at a time. aiokafka queues one batch per
+        # partition and makes the next wait for it to be sent, taking the time waited off
+        # its timeout once per wake-up counted from the start: several claims waiting for
+        # the same partition wake each other and time out in under a second.
+        self.handing_over = asyncio.Lock()
 
     @classmethod
     async def start(cls, settings: Settings) -> KafkaSink:
@@ -122,7 +139,6 @@ class KafkaSink:
                     enable_idempotence=self.settings.kafka_idempotent,
                     max_batch_size=MAX_BATCH_BYTES,
                     max_request_size=MAX_REQUEST_BYTES,
-                    partitioner=self.partitioner,
                     request_timeout_ms=REQUEST_TIMEOUT_S * 1000,
                 )
                 try:
@@ -167,22 +183,27 @@ class KafkaSink:
         outcomes: list[_Done | None] = [None] * len(deliveries)
         notes: list[str | None] = [None] * len(deliveries)
         open_batches: dict[int, _Batch] = {}
+        queue_id = str(listener.queue_id).encode()  # a claim is one listener's, of one queue
         full: list[_Batch] = []
         for index, delivery in enumerate(deliveries):
             if delivery.body is None:
                 outcomes[index] = (_permanent("payload no longer retained"), None)
                 continue
-            key, notes[index] = record_key(listener, delivery)
-            headers = record_headers(listener, delivery)
-            size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, delivery.body, headers)
-            if size > MAX_REQUEST_BYTES:
+            message_id = str(delivery.message_id).encode()
+            key, notes[index] = record_key(listener, delivery, message_id)
+            headers = record_headers(delivery, message_id, queue_id)
+            if (
+                len(delivery.body) > MAX_REQUEST_BYTES // 2
+                and (
+                    size := DefaultRecordBatchBuilder.estimate_size_in_bytes(
+                        key, delivery.body, headers
+                    )
+                )
+                > MAX_REQUEST_BYTES
+            ):  # only a large body can be near the limit
                 outcomes[index] = (_too_large(f"{size} bytes"), notes[index])
                 continue
-            partition = (
-                partitions[0]
-                if len(partitions) == 1
-                else self.partitioner(key, partitions, partitions)
-            )
+            partition = partition_for(key, partitions)
             batch = open_batches.get(partition)
             if batch is None or not batch.add(index, key, delivery.body, headers):
                 if batch is not None:
@@ -190,7 +211,8 @@ class KafkaSink:
                 batch = open_batches[partition] = _Batch(partition, producer.create_batch())
                 batch.add(index, key, delivery.body, headers)  # an empty batch takes any record
         batches = [*full, *open_batches.values()]
-        handed = [await _hand_over(producer, topic, batch) for batch in batches]
+        async with self.handing_over:
+            handed = [await _hand_over(producer, topic, batch) for batch in batches]
         if sending := [sent for sent in handed if isinstance(sent, asyncio.Future)]:
             await asyncio.wait(sending, timeout=ANSWER_DEADLINE_S)
         for batch, sent in zip(batches, handed, strict=True):
@@ -237,6 +259,15 @@ async def _hand_over(
     except (KafkaError, OSError) as exc:
         return exc
     return sent
+
+
+def _oversized(key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> int | None:
+    """The record's size when one request cannot carry it (the key is the message id or
+    a field of the body, so only a body of half the limit or more can get there)."""
+    if len(value) <= MAX_REQUEST_BYTES // 2:
+        return None
+    size: int = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
+    return size if size > MAX_REQUEST_BYTES else None
 
 
 def _base_offset(sent: asyncio.Future[RecordMetadata] | BaseException) -> int | BaseException:
