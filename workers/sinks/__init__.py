@@ -1,7 +1,7 @@
 """Sinks deliver claimed deliveries to one listener; the drain does not know which kind.
 
-A sink that `batches` gets all the deliveries of a claim in one `send_many` (Kafka: one
-produce per record into the producer's batches, awaited together); others get one
+A sink that `batches` gets all the deliveries of a claim in one `send_many` (Kafka: the
+claim's records as one record batch per partition, awaited together); others get one
 `send` per delivery, each running on its own.
 """
 
