@@ -163,7 +163,7 @@ def _database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return _database_unavailable(_, exc)
-    if isinstance(getattr(exc, "orig", None) or exc, asyncpg.InternalClientError):
+    if isinstance(_driver_error(exc), asyncpg.InternalClientError):
         # asyncpg's answer on a pooled connection whose backend was terminated while idle
         return _database_unavailable(_, exc)
     if _is_data_exception(exc):
@@ -177,9 +177,14 @@ def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str,
     return problem_response(500, "Internal server error", code="internal")
 
 
+def _driver_error(exc: Exception) -> object:
+    """asyncpg's own exception, whether raised raw or wrapped by SQLAlchemy."""
+    return getattr(exc, "orig", None) or exc
+
+
 def _is_data_exception(exc: Exception) -> bool:
     """SQLSTATE class 22 ("data exception"), raw asyncpg or wrapped by SQLAlchemy."""
-    orig = getattr(exc, "orig", None) or exc
+    orig = _driver_error(exc)
     state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     return isinstance(state, str) and state.startswith("22")
 

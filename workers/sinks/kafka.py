@@ -192,15 +192,7 @@ class KafkaSink:
             message_id = str(delivery.message_id).encode()
             key, notes[index] = record_key(listener, delivery, message_id)
             headers = record_headers(delivery, message_id, queue_id)
-            if (
-                len(delivery.body) > MAX_REQUEST_BYTES // 2
-                and (
-                    size := DefaultRecordBatchBuilder.estimate_size_in_bytes(
-                        key, delivery.body, headers
-                    )
-                )
-                > MAX_REQUEST_BYTES
-            ):  # only a large body can be near the limit
+            if size := _oversized(key, delivery.body, headers):
                 outcomes[index] = (_too_large(f"{size} bytes"), notes[index])
                 continue
             partition = partition_for(key, partitions)
