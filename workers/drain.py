@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections import deque
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 
@@ -55,11 +56,13 @@ class Drain:
     def __init__(self, ctx: WorkerContext, listener_id: uuid.UUID) -> None:
         self.ctx = ctx
         self.listener_id = listener_id
-        # Sends under way (what max_in_flight counts; a task sends one delivery, or a whole
-        # claim to a sink that batches); outcomes known but not yet handed to the recorder
-        # (with the listener state changes they cause); groups being recorded.
+        # Sends under way (a task sends one delivery, or a whole claim to a sink that
+        # batches); claimed deliveries no sender has picked up yet; outcomes known but not
+        # yet handed to the recorder (with the listener state changes they cause); groups
+        # being recorded.
         self.in_flight: dict[Sending, list[ClaimedDelivery]] = {}
-        self.sending = 0  # deliveries in self.in_flight
+        self.waiting: deque[ClaimedDelivery] = deque()
+        self.sending = 0  # claimed and not yet sent: what max_in_flight counts
         self.outcomes: list[AttemptRecord] = []
         self.effects: list[tuple[ListenerConfig, Decision]] = []
         self.recording: dict[asyncio.Future[None], int] = {}  # -> outcomes in the group
@@ -68,6 +71,11 @@ class Drain:
         self.listener: ListenerConfig | None = None
         self.bucket: TokenBucket | None = None
         self.sent = 0
+        # Webhooks are sent by long-lived sender tasks, one per slot in use, which park
+        # between claims: a task per delivery cost about 5 % of the worker's CPU.
+        self.senders: set[Sending] = set()
+        self.parked: list[asyncio.Future[None]] = []
+        self.senders_stopped = False
         self._reload = True
         # Set when the listener is woken and when a send or a record finishes: the loop
         # waits on this one event rather than on every task it has under way.
@@ -84,6 +92,7 @@ class Drain:
             try:
                 with self.ctx.wake_signals.watch(self.listener_id) as self.woken:
                     await self._loop()
+                    self._stop_senders()
                     await self._recorded()
             except BaseException:  # cancelled, or Redis/Postgres gone mid-drain
                 await self._give_back()
@@ -156,7 +165,7 @@ class Drain:
             self.woken.set()
 
     def _idle(self) -> bool:
-        return not self.in_flight and not self.unrecorded
+        return not self.sending and not self.unrecorded
 
     def _flush_outcomes(self) -> None:
         """Hands the outcomes that finished in this turn of the event loop to the recorder,
@@ -255,11 +264,49 @@ class Drain:
         if not claimed:
             return
         sink = self.ctx.sinks[self.listener.type]
-        together = sink.batches and self.bucket is None
-        for group in [claimed] if together else [[delivery] for delivery in claimed]:
-            task = asyncio.create_task(self._deliver(sink, group))
-            self.in_flight[task] = group
-            self.sending += len(group)
+        self.sending += len(claimed)
+        if sink.batches and self.bucket is None:
+            task = asyncio.create_task(self._send_together(sink, claimed))
+            self.in_flight[task] = claimed
+            return
+        self.waiting.extend(claimed)
+        unparked = min(len(claimed), len(self.parked))
+        for _ in range(unparked):
+            self.parked.pop().set_result(None)
+        for _ in range(len(claimed) - unparked):
+            sender = asyncio.create_task(self._sender(sink))
+            self.senders.add(sender)
+            sender.add_done_callback(self.senders.discard)
+
+    async def _sender(self, sink: Sink) -> None:
+        """Sends waiting deliveries one at a time; parks when none is waiting, until the
+        next claim or the end of the drain."""
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        while not self.senders_stopped:
+            while self.waiting:
+                delivery = self.waiting.popleft()
+                group = self.in_flight[task] = [delivery]
+                try:
+                    await self._deliver(sink, group)
+                finally:
+                    del self.in_flight[task]
+            parked = loop.create_future()
+            self.parked.append(parked)
+            await parked
+
+    def _stop_senders(self) -> None:
+        self.senders_stopped = True
+        parked, self.parked = self.parked, []
+        for future in parked:
+            future.set_result(None)
+
+    async def _send_together(self, sink: Sink, group: list[ClaimedDelivery]) -> None:
+        try:
+            await self._deliver(sink, group)
+        finally:
+            self.in_flight.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
 
     async def _deliver(self, sink: Sink, group: list[ClaimedDelivery]) -> None:
         """Sends the group and records its outcomes (the recording goes on in the
@@ -279,7 +326,6 @@ class Drain:
             self.woken.set()  # to give them back
             return
         finally:
-            self.in_flight.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
             self.sending -= len(group)
         self.sent += len(results)
         if not self.outcomes:  # the first to finish in this turn of the loop
@@ -358,8 +404,11 @@ class Drain:
         unspent; outcomes already known still get recorded."""
         pending, self.unsent = self.unsent, []
         pending += [d.id for group in self.in_flight.values() for d in group]
+        pending += [d.id for d in self.waiting]
+        self.waiting.clear()
         for task in list(self.in_flight):
             task.cancel()
+        self._stop_senders()
         with contextlib.suppress(Exception):
             await asyncio.shield(release(self.ctx.pool, self.listener_id, pending))
         with contextlib.suppress(Exception):

@@ -115,9 +115,16 @@ class Recorder:
     async def _write_retrying(self, batch: Records) -> None:
         # A lost connection (Postgres restarted, backend terminated) gets a fresh one: the
         # write is idempotent, and an outcome not recorded means the delivery goes again.
+        # The first try goes without tenacity, whose setup per write was about 2 % of the
+        # worker's CPU at full delivery rate.
+        try:
+            await self._write_once(batch)
+            return
+        except CONNECTION_ERRORS:
+            pass
         async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(WRITE_ATTEMPTS),
-            wait=wait_exponential(multiplier=0.05, max=1),
+            stop=stop_after_attempt(WRITE_ATTEMPTS - 1),
+            wait=wait_exponential(multiplier=0.1, max=1),  # after an immediate second try
             retry=retry_if_exception_type(CONNECTION_ERRORS),
             reraise=True,
         ):
