@@ -40,7 +40,8 @@ Sending = asyncio.Task[None]
 IDLE_POLL_S = 0.05
 # Sends may run ahead of their recorded outcomes by this many times max_in_flight.
 RECORDING_BACKLOG = 4
-PIPELINED_CLAIMS = 4  # a batching sink's claims under way at once (see _claim_size)
+CLAIM_FRACTION = 4  # a claim waits for max_in_flight / CLAIM_FRACTION free slots
+PIPELINED_CLAIMS = 2  # a batching sink's claims under way at once (see _claim_size)
 LINGER_S = 2.0
 LINGER_POLL_S = 0.5  # the dirty flag is read this often even if a wake-up signal is lost
 STATUS_BY_VERDICT = {
@@ -238,7 +239,7 @@ class Drain:
         assert self.listener is not None
         if self.listener.ordered or self.listener.half_open:
             return 1
-        return max(1, self.listener.max_in_flight // PIPELINED_CLAIMS)
+        return max(1, self.listener.max_in_flight // CLAIM_FRACTION)
 
     def _claim_size(self) -> int:
         """A sink that sends a claim as one batch gets it in parts, so that the next part

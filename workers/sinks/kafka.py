@@ -1,7 +1,8 @@
 """The Kafka sink: produce each message to the listener's topic on the configured cluster.
 
-A claim is produced as whole record batches (aiokafka's batch API: one batch per
-partition, one future per batch) and awaited before its deliveries count as delivered.
+Records are produced as whole record batches (aiokafka's batch API: one future per batch)
+and awaited before their deliveries count as delivered. Each partition gathers the records
+of every claim that comes while its last batch is being sent into the next batch.
 Records are placed on the partitions the producer itself would choose for their keys.
 Failures become outcomes and follow the listener's schedule.
 """
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
@@ -81,19 +83,23 @@ def record_headers(
 
 @dataclass
 class _Batch:
-    """Records of one claim bound for one partition, with where each one came from."""
+    """Records bound for one partition, gathered from every claim that comes while the
+    partition's previous batch is being sent."""
 
     partition: int
     builder: BatchBuilder
-    members: list[tuple[int, int]] = field(default_factory=list)  # (delivery, offset in batch)
+    # Set when the batch is handed to the producer: the send under way, or why not.
+    handed: asyncio.Future[asyncio.Future[RecordMetadata] | BaseException] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
-    def add(self, index: int, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> bool:
-        """False when the batch is full."""
+    def add(self, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> int | None:
+        """The record's offset in the batch; None when the batch is full."""
         placed = self.builder.append(timestamp=None, key=key, value=value, headers=headers)
-        if placed is None:
-            return False
-        self.members.append((index, placed.offset))
-        return True
+        return None if placed is None else int(placed.offset)
+
+
+_Lane = tuple[AIOKafkaProducer, str, int]  # a producer's topic partition
 
 
 class KafkaSink:
@@ -106,11 +112,14 @@ class KafkaSink:
         # has stopped: otherwise each claim could start its own (leaking all but one), and
         # their produce requests would race (Tansu loses records written that way).
         self.starting = asyncio.Lock()
-        # One claim hands its batches over at a time. aiokafka queues one batch per
-        # partition and makes the next wait for it to be sent, taking the time waited off
-        # its timeout once per wake-up counted from the start: several claims waiting for
-        # the same partition wake each other and time out in under a second.
-        self.handing_over = asyncio.Lock()
+        # Per partition, the batch taking records and the task that hands batches over one
+        # at a time (the next when the last is answered). aiokafka keeps one produce request
+        # in flight per broker: a batch per claim made each claim wait for the ones before
+        # it, in requests of one claim each. One task per partition also keeps a single
+        # waiter in aiokafka's add_batch, which takes the whole time waited off its timeout
+        # on every wake-up (several waiters timed out in under a second).
+        self.lanes: dict[_Lane, deque[_Batch]] = {}  # the last one is still gathering
+        self.handing: dict[_Lane, asyncio.Task[None]] = {}
 
     @classmethod
     async def start(cls, settings: Settings) -> KafkaSink:
@@ -158,6 +167,7 @@ class KafkaSink:
         started_at = time.time()
         started = time.perf_counter()
         topic = listener.kafka_topic or ""
+        producer = None
         try:
             producer = await self._producer()
             partitions = sorted(await producer.partitions_for(topic))
@@ -166,7 +176,7 @@ class KafkaSink:
         else:
             outcomes = await self._produce(producer, topic, partitions, listener, deliveries)
         if any(outcome.error and not outcome.permanent for outcome, _ in outcomes):
-            await self._reset()  # the next attempt reconnects
+            await self._reset(producer)  # the next attempt reconnects
         duration_ms = int((time.perf_counter() - started) * 1000)
         return [SinkResult(outcome, started_at, duration_ms, note) for outcome, note in outcomes]
 
@@ -178,13 +188,12 @@ class KafkaSink:
         listener: ListenerConfig,
         deliveries: list[ClaimedDelivery],
     ) -> list[_Done]:
-        """Every record goes into its partition's batch; the batches are handed over
-        closed (nothing lingers: the claim is the batch), then awaited together."""
+        """Every record joins its partition's gathering batch; the claim then waits for
+        the batches it joined to be handed over and answered."""
         outcomes: list[_Done | None] = [None] * len(deliveries)
         notes: list[str | None] = [None] * len(deliveries)
-        open_batches: dict[int, _Batch] = {}
+        placed: list[tuple[int, _Batch, int]] = []  # (delivery, batch, offset in batch)
         queue_id = str(listener.queue_id).encode()  # a claim is one listener's, of one queue
-        full: list[_Batch] = []
         for index, delivery in enumerate(deliveries):
             if delivery.body is None:
                 outcomes[index] = (_permanent("payload no longer retained"), None)
@@ -195,45 +204,91 @@ class KafkaSink:
             if size := _oversized(key, delivery.body, headers):
                 outcomes[index] = (_too_large(f"{size} bytes"), notes[index])
                 continue
-            partition = partition_for(key, partitions)
-            batch = open_batches.get(partition)
-            if batch is None or not batch.add(index, key, delivery.body, headers):
-                if batch is not None:
-                    full.append(batch)
-                batch = open_batches[partition] = _Batch(partition, producer.create_batch())
-                batch.add(index, key, delivery.body, headers)  # an empty batch takes any record
-        batches = [*full, *open_batches.values()]
-        async with self.handing_over:
-            handed = [await _hand_over(producer, topic, batch) for batch in batches]
-        if sending := [sent for sent in handed if isinstance(sent, asyncio.Future)]:
-            await asyncio.wait(sending, timeout=ANSWER_DEADLINE_S)
-        for batch, sent in zip(batches, handed, strict=True):
-            base_offset = _base_offset(sent)
-            if isinstance(base_offset, MessageSizeTooLargeError) and len(batch.members) > 1:
-                for index, _ in batch.members:
-                    alone = await self._produce(producer, topic, [batch.partition], listener,
-                                                [deliveries[index]])  # fmt: skip
-                    outcomes[index] = alone[0]
-                continue
-            for index, offset in batch.members:
-                if isinstance(base_offset, BaseException):
-                    outcomes[index] = (_failure(base_offset), notes[index])
-                else:
-                    where = f"partition={batch.partition} offset={base_offset + offset}"
-                    outcomes[index] = (Outcome(accepted=True), _joined(where, notes[index]))
+            lane = (producer, topic, partition_for(key, partitions))
+            batch, offset = self._gather(lane, key, delivery.body, headers)
+            placed.append((index, batch, offset))
+        joined = list({id(batch): batch for _, batch, _ in placed}.values())
+        await _answered(joined)
+        for index, batch, offset in placed:
+            base_offset = _base_offset(batch)
+            if isinstance(base_offset, MessageSizeTooLargeError):
+                outcomes[index] = await self._produce_alone(
+                    producer, topic, batch.partition, listener, deliveries[index]
+                )
+            elif isinstance(base_offset, BaseException):
+                outcomes[index] = (_failure(base_offset), notes[index])
+            else:
+                where = f"partition={batch.partition} offset={base_offset + offset}"
+                outcomes[index] = (Outcome(accepted=True), _joined(where, notes[index]))
         return [outcome or (_permanent("not produced"), None) for outcome in outcomes]
 
-    async def _reset(self) -> None:
-        """Drops a producer that failed, so the next attempt reconnects. No new producer
-        starts until the old one has stopped (flushed or expired what it held)."""
+    def _gather(
+        self, lane: _Lane, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> tuple[_Batch, int]:
+        """The batch of `lane` the record went into, and its offset there."""
+        producer, _, partition = lane
+        batches = self.lanes.setdefault(lane, deque())
+        offset = batches[-1].add(key, value, headers) if batches else None
+        if offset is None:  # no batch gathering, or it is full
+            batches.append(_Batch(partition, producer.create_batch()))
+            offset = batches[-1].add(key, value, headers)
+            assert offset is not None  # an empty batch takes any record under the limit
+        if lane not in self.handing:
+            self.handing[lane] = asyncio.create_task(self._hand_over_lane(lane))
+        return batches[-1], offset
+
+    async def _hand_over_lane(self, lane: _Lane) -> None:
+        """Hands the lane's batches over one at a time, each when the last is answered:
+        what comes meanwhile gathers into the next batch."""
+        producer, topic, _ = lane
+        try:
+            while batches := self.lanes.get(lane):
+                batch = batches.popleft()
+                if not batches:
+                    del self.lanes[lane]
+                sent = await _hand_over(producer, topic, batch)
+                batch.handed.set_result(sent)
+                if isinstance(sent, asyncio.Future):
+                    await asyncio.wait([sent], timeout=ANSWER_DEADLINE_S)
+        finally:
+            del self.handing[lane]
+
+    async def _produce_alone(
+        self,
+        producer: AIOKafkaProducer,
+        topic: str,
+        partition: int,
+        listener: ListenerConfig,
+        delivery: ClaimedDelivery,
+    ) -> _Done:
+        """A record whose batch the broker refused as too large, in a batch of its own."""
+        assert delivery.body is not None
+        message_id = str(delivery.message_id).encode()
+        key, note = record_key(listener, delivery, message_id)
+        headers = record_headers(delivery, message_id, str(listener.queue_id).encode())
+        batch = _Batch(partition, producer.create_batch())
+        batch.add(key, delivery.body, headers)
+        batch.handed.set_result(await _hand_over(producer, topic, batch))
+        await _answered([batch])
+        base_offset = _base_offset(batch)
+        if isinstance(base_offset, BaseException):
+            return _failure(base_offset), note
+        return Outcome(accepted=True), _joined(f"partition={partition} offset={base_offset}", note)
+
+    async def _reset(self, failed: AIOKafkaProducer | None) -> None:
+        """Drops the producer that failed, so the next attempt reconnects (claims that
+        shared its batches do not drop its successor). No new producer starts until the
+        old one has stopped (flushed or expired what it held)."""
         async with self.starting:
+            if failed is not None and self.producer is not failed:
+                return
             producer, self.producer = self.producer, None
             if producer is not None:
                 with contextlib.suppress(KafkaError, OSError):
                     await producer.stop()
 
     async def close(self) -> None:
-        await self._reset()
+        await self._reset(None)
 
 
 _Done = tuple[Outcome, str | None]  # the outcome and a note for the attempt log
@@ -248,7 +303,7 @@ async def _hand_over(
         sent: asyncio.Future[RecordMetadata] = await producer.send_batch(
             batch.builder, topic, partition=batch.partition
         )
-    except (KafkaError, OSError) as exc:
+    except Exception as exc:  # any failure is this batch's outcome (retried)
         return exc
     return sent
 
@@ -262,18 +317,40 @@ def _oversized(key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> in
     return size if size > MAX_REQUEST_BYTES else None
 
 
-def _base_offset(sent: asyncio.Future[RecordMetadata] | BaseException) -> int | BaseException:
-    """Where the batch begins in its partition, or why it was not produced."""
+async def _answered(batches: list[_Batch]) -> None:
+    """Until each batch is handed over and answered, each step within ANSWER_DEADLINE_S."""
+    if handing := [batch.handed for batch in batches if not batch.handed.done()]:
+        await asyncio.wait(handing, timeout=ANSWER_DEADLINE_S)
+    sending = [
+        sent
+        for batch in batches
+        if batch.handed.done() and isinstance(sent := batch.handed.result(), asyncio.Future)
+    ]
+    if sending := [sent for sent in sending if not sent.done()]:
+        await asyncio.wait(sending, timeout=ANSWER_DEADLINE_S)
+
+
+def _base_offset(batch: _Batch) -> int | BaseException:
+    """Where the batch begins in its partition, or why it was not produced. The send's
+    future is shared by every claim in the batch: it is read, never cancelled."""
+    if not batch.handed.done():
+        return _timeout(f"not handed to the producer within {ANSWER_DEADLINE_S} s")
+    sent = batch.handed.result()
     if isinstance(sent, BaseException):
         return sent
     if not sent.done():
-        sent.cancel()  # a shield: the batch itself is left to the producer
-        unanswered: BaseException = KafkaTimeoutError(f"no answer within {ANSWER_DEADLINE_S} s")
-        return unanswered
+        return _timeout(f"no answer within {ANSWER_DEADLINE_S} s")
+    if sent.cancelled():
+        return _timeout("the send was cancelled")
     exc = sent.exception()
     if exc is not None:
         return exc
     return int(sent.result().offset)
+
+
+def _timeout(detail: str) -> BaseException:
+    error: BaseException = KafkaTimeoutError(detail)
+    return error
 
 
 def _joined(note: str, key_note: str | None) -> str:
