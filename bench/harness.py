@@ -194,6 +194,16 @@ class Bench:
             listener_id: str = (await response.json())["listener"]["id"]
             return listener_id
 
+    async def delete_queue(self, url: str, headers: dict[str, str], queue_id: str) -> None:
+        """Cancels what the queue's listeners still have pending, so that no later
+        scenario's worker spends its time on this one's leftovers (isolation leaves a
+        backlog behind a listener that never answers)."""
+        async with (
+            aiohttp.ClientSession(base_url=url, headers=headers) as session,
+            session.delete(f"/v1/queues/{queue_id}") as response,
+        ):
+            assert response.status == 204, await response.text()
+
     async def enable(self, url: str, headers: dict[str, str], queue_id: str, *ids: str) -> None:
         """Lets paused listeners go: their held backlog starts flowing from here."""
         async with aiohttp.ClientSession(base_url=url, headers=headers) as session:
