@@ -40,7 +40,7 @@ async def held_backlog_rate(
     await bench.enable(url, headers, queue_id, *ids)
     await wait_received(receiver_url, expect, timeout_s=300)
     elapsed = time.perf_counter() - started
-    await bench.delete_queue(url, headers, queue_id)
+    await bench.enable(url, headers, queue_id, *ids, enabled=False)
     await bench.stop(worker, api)
     return expect / elapsed
 

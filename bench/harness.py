@@ -194,22 +194,17 @@ class Bench:
             listener_id: str = (await response.json())["listener"]["id"]
             return listener_id
 
-    async def delete_queue(self, url: str, headers: dict[str, str], queue_id: str) -> None:
-        """Cancels what the queue's listeners still have pending, so that no later
-        scenario's worker spends its time on this one's leftovers (isolation leaves a
-        backlog behind a listener that never answers)."""
-        async with (
-            aiohttp.ClientSession(base_url=url, headers=headers) as session,
-            session.delete(f"/v1/queues/{queue_id}") as response,
-        ):
-            assert response.status == 204, await response.text()
-
-    async def enable(self, url: str, headers: dict[str, str], queue_id: str, *ids: str) -> None:
-        """Lets paused listeners go: their held backlog starts flowing from here."""
+    async def enable(
+        self, url: str, headers: dict[str, str], queue_id: str, *ids: str, enabled: bool = True
+    ) -> None:
+        """Lets paused listeners go: their held backlog starts flowing from here. With
+        `enabled=False`, pauses them: a scenario leaves nothing for later scenarios'
+        workers to send (isolation leaves a backlog behind a listener that never answers;
+        deleting its queue instead made the next scenario's worker purge 20,000 rows)."""
         async with aiohttp.ClientSession(base_url=url, headers=headers) as session:
             for listener_id in ids:
                 path = f"/v1/queues/{queue_id}/listeners/{listener_id}"
-                async with session.patch(path, json={"enabled": True}) as response:
+                async with session.patch(path, json={"enabled": enabled}) as response:
                     assert response.status == 200, await response.text()
 
     async def ingest_ndjson(

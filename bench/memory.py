@@ -2,8 +2,8 @@
 
 A role's figure is its largest single process (granian's API worker runs as a child of
 the `herald api` process, so children are sampled too). Children are looked up once a
-second: psutil finds them by reading every process's stat, which every 100 ms cost the
-core that Postgres, the broker and the receiver run on about 5-8 %."""
+second: psutil finds them by reading every process's stat, which every 100 ms took about
+5 % of the core that Postgres, the broker and the receiver run on."""
 
 from __future__ import annotations
 
