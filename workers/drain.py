@@ -13,12 +13,10 @@ import contextlib
 import uuid
 from collections import deque
 from collections.abc import Awaitable
-from datetime import UTC, datetime
 
 import structlog
 
 from service.deliveries.wakeup import dirty_key, queued_key
-from service.lib.metrics import count_attempt
 from workers.claims import ClaimedDelivery, claim_due, claim_oldest, release
 from workers.context import WorkerContext
 from workers.drain_lock import drain_lock
@@ -29,8 +27,9 @@ from workers.listeners import (
     record_failure,
     record_success,
 )
+from workers.outcomes import attempt_record, changes_listener, judge
 from workers.pacing import TokenBucket
-from workers.policy import Decision, Verdict, decide
+from workers.policy import Decision, Verdict
 from workers.recorder import AttemptRecord
 from workers.sinks import Sink, SinkResult
 
@@ -44,13 +43,6 @@ CLAIM_FRACTION = 4  # a claim waits for max_in_flight / CLAIM_FRACTION free slot
 PIPELINED_CLAIMS = 2  # a batching sink's claims under way at once (see _claim_size)
 LINGER_S = 2.0
 LINGER_POLL_S = 0.5  # the dirty flag is read this often even if a wake-up signal is lost
-STATUS_BY_VERDICT = {
-    Verdict.DELIVERED: "delivered",
-    Verdict.RETRY: "pending",
-    Verdict.FAILED: "failed",
-    Verdict.GONE: "failed",
-    Verdict.REJECTED: "failed",
-}
 
 
 class Drain:
@@ -338,45 +330,13 @@ class Drain:
     def _finish(
         self, delivery: ClaimedDelivery, listener: ListenerConfig, result: SinkResult
     ) -> None:
-        """Decides what the outcome means; queues its record, and the listener's state
-        change when it causes one (see _flush_outcomes)."""
-        now = datetime.now(UTC)
-        decision = decide(
-            result.outcome,
-            attempt=delivery.attempt - delivery.retry_base,
-            max_attempts=listener.max_attempts,
-            schedule=listener.retry_schedule_s,
-            now=now,
-        )
-        count_attempt(listener.type, decision.verdict.value, result.duration_ms / 1000)
-        if decision.verdict is not Verdict.DELIVERED:
-            log.info(
-                "attempt failed",
-                queue_id=str(delivery.queue_id),
-                message_id=str(delivery.message_id),
-                delivery_id=str(delivery.id),
-                attempt=delivery.attempt,
-                verdict=decision.verdict.value,
-                status_code=result.outcome.status_code,
-                error=result.outcome.error,
-                next_attempt_at=decision.next_attempt_at.isoformat()
-                if decision.verdict is Verdict.RETRY and decision.next_attempt_at
-                else None,
-            )
-        self.outcomes.append(_record(listener, delivery, result, decision))
+        """Queues the outcome's record, and the listener's state change when it causes one
+        (see _flush_outcomes)."""
+        decision = judge(listener, delivery, result)
+        self.outcomes.append(attempt_record(listener, delivery, result, decision))
         self.unrecorded += 1
-        if self._changes_listener(listener, decision):
+        if changes_listener(listener, decision):
             self.effects.append((listener, decision))
-
-    @staticmethod
-    def _changes_listener(listener: ListenerConfig, decision: Decision) -> bool:
-        if decision.verdict is not Verdict.DELIVERED:
-            return True
-        return bool(
-            listener.failing_since is not None
-            or listener.delivery_failures
-            or listener.circuit_open_until
-        )
 
     async def _listener_effects(
         self, recorded: asyncio.Future[None], effects: list[tuple[ListenerConfig, Decision]]
@@ -388,7 +348,7 @@ class Drain:
             if decision.verdict is Verdict.GONE:
                 log.warning("listener answered 410 Gone: disabled, pending deliveries cancelled")
                 await disable_gone(pool, listener.id)
-            elif decision.verdict is Verdict.DELIVERED:  # after failures (_changes_listener)
+            elif decision.verdict is Verdict.DELIVERED:  # after failures (changes_listener)
                 await record_success(pool, listener.id)
             else:
                 await record_failure(
@@ -414,26 +374,6 @@ class Drain:
             await asyncio.shield(release(self.ctx.pool, self.listener_id, pending))
         with contextlib.suppress(Exception):
             await asyncio.shield(self._recorded())
-
-
-def _record(
-    listener: ListenerConfig, delivery: ClaimedDelivery, result: SinkResult, decision: Decision
-) -> AttemptRecord:
-    outcome = result.outcome
-    status = STATUS_BY_VERDICT[decision.verdict]
-    retry_at = decision.next_attempt_at if status == "pending" else None
-    return AttemptRecord(
-        listener.id,
-        delivery.message_id,
-        delivery.attempt,
-        status,
-        outcome.status_code,
-        outcome.error.replace("\x00", "\ufffd") if outcome.error else None,
-        result.started_at,
-        result.duration_ms,
-        result.response_body,
-        retry_at.timestamp() if retry_at else None,
-    )
 
 
 async def drain_listener(ctx: dict[str, object], listener_id: str) -> int:

@@ -1,0 +1,86 @@
+"""What an attempt's result means: the policy's decision for it, the record it leaves in
+the attempts log, and whether it changes its listener's state."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import structlog
+
+from service.lib.metrics import count_attempt
+from workers.claims import ClaimedDelivery
+from workers.listeners import ListenerConfig
+from workers.policy import Decision, Verdict, decide
+from workers.recorder import AttemptRecord
+from workers.sinks import SinkResult
+
+log = structlog.get_logger("herald.drain")
+
+STATUS_BY_VERDICT = {
+    Verdict.DELIVERED: "delivered",
+    Verdict.RETRY: "pending",
+    Verdict.FAILED: "failed",
+    Verdict.GONE: "failed",
+    Verdict.REJECTED: "failed",
+}
+
+
+def judge(listener: ListenerConfig, delivery: ClaimedDelivery, result: SinkResult) -> Decision:
+    """The policy's decision for this attempt, counted in the metrics (and logged when the
+    attempt failed)."""
+    now = datetime.now(UTC)
+    decision = decide(
+        result.outcome,
+        attempt=delivery.attempt - delivery.retry_base,
+        max_attempts=listener.max_attempts,
+        schedule=listener.retry_schedule_s,
+        now=now,
+    )
+    count_attempt(listener.type, decision.verdict.value, result.duration_ms / 1000)
+    if decision.verdict is not Verdict.DELIVERED:
+        log.info(
+            "attempt failed",
+            queue_id=str(delivery.queue_id),
+            message_id=str(delivery.message_id),
+            delivery_id=str(delivery.id),
+            attempt=delivery.attempt,
+            verdict=decision.verdict.value,
+            status_code=result.outcome.status_code,
+            error=result.outcome.error,
+            next_attempt_at=decision.next_attempt_at.isoformat()
+            if decision.verdict is Verdict.RETRY and decision.next_attempt_at
+            else None,
+        )
+    return decision
+
+
+def changes_listener(listener: ListenerConfig, decision: Decision) -> bool:
+    """A failure, or the first success after failures, changes the listener's state."""
+    if decision.verdict is not Verdict.DELIVERED:
+        return True
+    return bool(
+        listener.failing_since is not None
+        or listener.delivery_failures
+        or listener.circuit_open_until
+    )
+
+
+def attempt_record(
+    listener: ListenerConfig, delivery: ClaimedDelivery, result: SinkResult, decision: Decision
+) -> AttemptRecord:
+    """The attempts log's row for this attempt, with the delivery's state after it."""
+    outcome = result.outcome
+    status = STATUS_BY_VERDICT[decision.verdict]
+    retry_at = decision.next_attempt_at if status == "pending" else None
+    return AttemptRecord(
+        listener.id,
+        delivery.message_id,
+        delivery.attempt,
+        status,
+        outcome.status_code,
+        outcome.error.replace("\x00", "\ufffd") if outcome.error else None,
+        result.started_at,
+        result.duration_ms,
+        result.response_body,
+        retry_at.timestamp() if retry_at else None,
+    )
