@@ -98,8 +98,13 @@ class _Batch:
         placed = self.builder.append(timestamp=None, key=key, value=value, headers=headers)
         return None if placed is None else int(placed.offset)
 
+    @property
+    def records(self) -> int:
+        return int(self.builder.record_count())
+
 
 _Lane = tuple[AIOKafkaProducer, str, int]  # a producer's topic partition
+_Record = tuple[bytes, bytes, list[tuple[str, bytes]]]  # key, value, headers
 
 
 class KafkaSink:
@@ -192,7 +197,7 @@ class KafkaSink:
         the batches it joined to be handed over and answered."""
         outcomes: list[_Done | None] = [None] * len(deliveries)
         notes: list[str | None] = [None] * len(deliveries)
-        placed: list[tuple[int, _Batch, int]] = []  # (delivery, batch, offset in batch)
+        placed: list[tuple[int, _Batch, int, _Record]] = []  # delivery, batch, offset, record
         queue_id = str(listener.queue_id).encode()  # a claim is one listener's, of one queue
         for index, delivery in enumerate(deliveries):
             if delivery.body is None:
@@ -206,15 +211,14 @@ class KafkaSink:
                 continue
             lane = (producer, topic, partition_for(key, partitions))
             batch, offset = self._gather(lane, key, delivery.body, headers)
-            placed.append((index, batch, offset))
-        joined = list({id(batch): batch for _, batch, _ in placed}.values())
+            placed.append((index, batch, offset, (key, delivery.body, headers)))
+        joined = list({id(batch): batch for _, batch, _, _ in placed}.values())
         await _answered(joined)
-        for index, batch, offset in placed:
+        for index, batch, offset, record in placed:
             base_offset = _base_offset(batch)
-            if isinstance(base_offset, MessageSizeTooLargeError):
-                outcomes[index] = await self._produce_alone(
-                    producer, topic, batch.partition, listener, deliveries[index]
-                )
+            if isinstance(base_offset, MessageSizeTooLargeError) and batch.records > 1:
+                outcome, where = await _produce_alone(producer, topic, batch.partition, record)
+                outcomes[index] = (outcome, _joined(where, notes[index]) if where else notes[index])
             elif isinstance(base_offset, BaseException):
                 outcomes[index] = (_failure(base_offset), notes[index])
             else:
@@ -253,28 +257,6 @@ class KafkaSink:
         finally:
             del self.handing[lane]
 
-    async def _produce_alone(
-        self,
-        producer: AIOKafkaProducer,
-        topic: str,
-        partition: int,
-        listener: ListenerConfig,
-        delivery: ClaimedDelivery,
-    ) -> _Done:
-        """A record whose batch the broker refused as too large, in a batch of its own."""
-        assert delivery.body is not None
-        message_id = str(delivery.message_id).encode()
-        key, note = record_key(listener, delivery, message_id)
-        headers = record_headers(delivery, message_id, str(listener.queue_id).encode())
-        batch = _Batch(partition, producer.create_batch())
-        batch.add(key, delivery.body, headers)
-        batch.handed.set_result(await _hand_over(producer, topic, batch))
-        await _answered([batch])
-        base_offset = _base_offset(batch)
-        if isinstance(base_offset, BaseException):
-            return _failure(base_offset), note
-        return Outcome(accepted=True), _joined(f"partition={partition} offset={base_offset}", note)
-
     async def _reset(self, failed: AIOKafkaProducer | None) -> None:
         """Drops the producer that failed, so the next attempt reconnects (claims that
         shared its batches do not drop its successor). No new producer starts until the
@@ -306,6 +288,21 @@ async def _hand_over(
     except Exception as exc:  # any failure is this batch's outcome (retried)
         return exc
     return sent
+
+
+async def _produce_alone(
+    producer: AIOKafkaProducer, topic: str, partition: int, record: _Record
+) -> tuple[Outcome, str | None]:
+    """A record whose shared batch the broker refused as too large, in a batch of its own:
+    its outcome and, when produced, where it went."""
+    batch = _Batch(partition, producer.create_batch())
+    batch.add(*record)
+    batch.handed.set_result(await _hand_over(producer, topic, batch))
+    await _answered([batch])
+    base_offset = _base_offset(batch)
+    if isinstance(base_offset, BaseException):
+        return _failure(base_offset), None
+    return Outcome(accepted=True), f"partition={partition} offset={base_offset}"
 
 
 def _oversized(key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> int | None:
