@@ -49,6 +49,11 @@ class WorkerContext:
             max_size=settings.worker_db_pool_size,
             name="herald-worker",
             wait_for_disk=False,
+            # Every worker statement finds its rows by key, in tables that stay in memory
+            # while they are hot: at the default random_page_cost of 4 the planner chose to
+            # scan all 100,000 deliveries to record 640 outcomes (74 ms) rather than make
+            # 640 lookups by ctid (under 5 ms).
+            planner={"random_page_cost": "1.1"},
         )
         sinks: dict[str, Sink] = {"webhook": HttpSink(allow_private=settings.allow_private_targets)}
         if settings.kafka_bootstrap:

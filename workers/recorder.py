@@ -29,20 +29,35 @@ CONNECTION_ERRORS = (
 # a late result (after the lease ran out and the delivery was claimed again, or after it
 # was cancelled) from overwriting newer state; its attempt is still logged. Times come as
 # unix seconds: a float encodes several times faster than a datetime.
+#
+# Each delivery row is found by its key, then updated by its ctid: the plan is then one
+# lookup per outcome whatever the statistics say. Joined to the outcomes by key, with the
+# statistics seeing almost no row in flight (the normal case), the planner scanned the
+# whole table and compared every in-flight row with every outcome: 174 ms for 512 outcomes
+# on 50,000 deliveries instead of 7. The status the guard expects comes from the outcomes'
+# side for the same reason (as a constant, its estimate of one row made a generic plan
+# compare each row with each outcome). A row that another transaction changes meanwhile is
+# skipped, as the guard would skip it anyway; its attempt is still logged.
 RECORD_OUTCOMES = """
     WITH v AS (
         SELECT o.*, to_timestamp(o.started_at) AS started
           FROM unnest($1::attempt_outcome[]) o
+    ), target AS MATERIALIZED (
+        SELECT v.*, found.ctid AS row_ctid, 'in_flight'::text AS open_status
+          FROM v CROSS JOIN LATERAL (
+              SELECT ctid FROM deliveries
+               WHERE listener_id = v.listener_id AND message_id = v.message_id
+              OFFSET 0
+          ) found
     ), updated AS (
         UPDATE deliveries d
-           SET status = v.status, next_attempt_at = to_timestamp(v.next_attempt_at),
-               lease_expires_at = NULL, last_status_code = v.status_code, last_error = v.error,
-               delivered_at = CASE WHEN v.status = 'delivered'
-                                   THEN v.started + make_interval(secs => v.duration_ms / 1000.0)
+           SET status = t.status, next_attempt_at = to_timestamp(t.next_attempt_at),
+               lease_expires_at = NULL, last_status_code = t.status_code, last_error = t.error,
+               delivered_at = CASE WHEN t.status = 'delivered'
+                                   THEN t.started + make_interval(secs => t.duration_ms / 1000.0)
                               END
-          FROM v
-         WHERE d.listener_id = v.listener_id AND d.message_id = v.message_id
-           AND d.status = 'in_flight' AND d.attempts = v.number
+          FROM target t
+         WHERE d.ctid = t.row_ctid AND d.status = t.open_status AND d.attempts = t.number
     )
     INSERT INTO attempts (listener_id, message_id, number, started_at, duration_ms,
                           status_code, error, response_body)

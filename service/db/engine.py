@@ -31,13 +31,15 @@ async def create_pg_pool(
     *,
     name: str = "herald-ingest",
     wait_for_disk: bool = True,
+    planner: dict[str, str] | None = None,
 ) -> asyncpg.Pool:
     """A plain asyncpg pool for the hot paths (group-commit ingest, COPY, streamed exports,
     the workers). `wait_for_disk=False`: commits return before their WAL is flushed
     (synchronous_commit off), for writes that Postgres may lose in a crash of its own
-    without losing anything that was acknowledged."""
+    without losing anything that was acknowledged. `planner`: planner settings for the
+    pool's sessions."""
     url = make_url(settings.database_url)
-    server_settings = {"application_name": name}
+    server_settings = {"application_name": name, **(planner or {})}
     if not wait_for_disk:
         server_settings["synchronous_commit"] = "off"
     return await asyncpg.create_pool(
