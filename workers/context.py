@@ -21,6 +21,11 @@ from workers.sinks import Sink
 from workers.sinks.http import HttpSink
 from workers.wake_signals import WakeSignals
 
+# Every worker statement finds its rows by key, in tables that stay in memory while they
+# are hot: at the default random_page_cost of 4 the planner chose to scan all 100,000
+# deliveries to record 640 outcomes (74 ms) rather than make 640 lookups by ctid (5 ms).
+PLANNER_SETTINGS = {"random_page_cost": "1.1"}
+
 
 @dataclass
 class WorkerContext:
@@ -49,11 +54,7 @@ class WorkerContext:
             max_size=settings.worker_db_pool_size,
             name="herald-worker",
             wait_for_disk=False,
-            # Every worker statement finds its rows by key, in tables that stay in memory
-            # while they are hot: at the default random_page_cost of 4 the planner chose to
-            # scan all 100,000 deliveries to record 640 outcomes (74 ms) rather than make
-            # 640 lookups by ctid (under 5 ms).
-            planner={"random_page_cost": "1.1"},
+            planner=PLANNER_SETTINGS,
         )
         sinks: dict[str, Sink] = {"webhook": HttpSink(allow_private=settings.allow_private_targets)}
         if settings.kafka_bootstrap:
