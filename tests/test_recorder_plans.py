@@ -1,8 +1,8 @@
 """Recording outcomes costs one lookup per outcome whatever the planner's statistics say
 (real Postgres). Joined to the outcomes by key, on a table analyzed while no delivery was
 in flight (the normal case), the planner compared every in-flight row with every outcome:
-174 ms for 512 outcomes on 50,000 deliveries, and the Kafka listener's rate fell to a
-fifth."""
+174 ms for 512 outcomes on 50,000 deliveries (make bench kafka: 0.36-0.43 then, 0.58
+since)."""
 
 import time
 import uuid

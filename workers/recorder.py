@@ -36,8 +36,10 @@ CONNECTION_ERRORS = (
 # whole table and compared every in-flight row with every outcome: 174 ms for 512 outcomes
 # on 50,000 deliveries instead of 7. The status the guard expects comes from the outcomes'
 # side for the same reason (as a constant, its estimate of one row made a generic plan
-# compare each row with each outcome). A row that another transaction changes meanwhile is
-# skipped, as the guard would skip it anyway; its attempt is still logged.
+# compare each row with each outcome). A row that another transaction changes during the
+# statement is skipped (its attempt is still logged). That change is almost always one the
+# guard refuses anyway (lease expired, cancelled); the exception, a listener made ordered
+# while its deliveries are in flight, leaves the delivery to be sent again after its lease.
 RECORD_OUTCOMES = """
     WITH v AS (
         SELECT o.*, to_timestamp(o.started_at) AS started
