@@ -1,5 +1,5 @@
 """The delivery baselines, run as their own process on the core Herald's worker uses, so
-they compete with the same servers for the same CPU:
+they compete with the same servers for the same CPU, on the same event loop:
 
     python -m bench.baselines http URL COUNT       # raw aiohttp client, 64 at a time
     python -m bench.baselines kafka BOOTSTRAP TOPIC COUNT   # raw batched aiokafka producer
@@ -17,6 +17,7 @@ import uuid
 import aiohttp
 from aiokafka import AIOKafkaProducer
 
+from service.lib.event_loop import new_event_loop
 from service.lib.ids import new_id
 from workers.sinks.kafka import MAX_BATCH_BYTES
 
@@ -75,10 +76,12 @@ async def raw_producer_rate(bootstrap: str, topic: str, count: int) -> float:
 
 def main(argv: list[str]) -> None:
     kind, *args = argv
-    if kind == "http":
-        rate = asyncio.run(raw_delivery_loop(args[0], int(args[1])))
-    else:
-        rate = asyncio.run(raw_producer_rate(args[0], args[1], int(args[2])))
+    # Herald's worker's event loop, so the loop is not the difference being measured.
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        if kind == "http":
+            rate = runner.run(raw_delivery_loop(args[0], int(args[1])))
+        else:
+            rate = runner.run(raw_producer_rate(args[0], args[1], int(args[2])))
     print(rate)
 
 

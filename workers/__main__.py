@@ -4,9 +4,11 @@ On SIGTERM the drains stop claiming at once and get `worker_grace_s` to finish w
 flight; whatever is still running then is cancelled and given back to pending.
 """
 
+import asyncio
 import signal
 
 from service.config import Settings
+from service.lib.event_loop import new_event_loop
 from service.lib.logs import configure_logging
 from workers.runner import HeraldWorker
 from workers.settings import build_worker_settings
@@ -15,6 +17,7 @@ from workers.settings import build_worker_settings
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
+    asyncio.set_event_loop(new_event_loop())  # arq's Worker runs on the current loop
     worker = HeraldWorker(**build_worker_settings(settings))
 
     def stop(signum: signal.Signals) -> None:
