@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 
 from bench.memory import PeakMemory
 from service.config import Settings
@@ -107,6 +108,30 @@ class Bench:
             _signal_group(process, signal.SIGKILL)  # children too (granian's workers)
         self.stack.stop()
         shutil.rmtree(self.data, ignore_errors=True)  # a full run leaves gigabytes
+
+    async def settle(self, timeout_s: float = 300.0) -> float:
+        """Vacuums, analyzes and checkpoints the database, then waits until no autovacuum
+        runs; returns the seconds it took. Every run of every scenario starts here, so that the
+        maintenance the last one left behind (a million ingested rows to vacuum, their WAL
+        to checkpoint) does not fall on the next one's Herald runs, on the core Postgres
+        shares with the receiver, and never on its baselines, which do not use Postgres.
+        Measured in make-bench order, deliver-1 right after ingest-batch: 0.52 without this
+        and 0.66 with it (5 runs each); the worker was 79-91 % busy without it."""
+        started = time.perf_counter()
+        connection = await asyncpg.connect(self.dsn)
+        try:
+            await connection.execute("VACUUM (ANALYZE)")
+            await connection.execute("CHECKPOINT")
+            deadline = time.monotonic() + timeout_s
+            while await connection.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+            ):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"autovacuum still running after {timeout_s}s")
+                await asyncio.sleep(0.2)
+        finally:
+            await connection.close()
+        return time.perf_counter() - started
 
     async def wait_http(self, url: str, timeout_s: float = 30.0) -> None:
         deadline = time.monotonic() + timeout_s

@@ -66,6 +66,7 @@ async def main(scale: str, runs: int, only: list[str]) -> dict[str, Any]:
             if scale == "full" and runs >= 3:  # a real run, not a quick look at one
                 scenario_runs = max(runs, MIN_FULL_RUNS.get(name, 0))
             for _ in range(scenario_runs):
+                await bench.settle()
                 for row, sample in await scenario(bench):
                     samples.setdefault(row, []).append(sample)
             for row, row_samples in samples.items():
