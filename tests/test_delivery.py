@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -219,6 +221,47 @@ async def test_paused_listener_holds_messages_until_enabled(org: Org, receiver: 
     path = f"/v1/queues/{queue['id']}/listeners/{paused['id']}"
     assert (await org.patch(path, json={"enabled": True})).status_code == 200
     await wait_for(lambda: len(receiver.at("paused")) == 5, what="held messages delivered")
+
+
+async def test_pausing_a_busy_listener_stops_its_drain_and_holds_the_rest(
+    org: Org, receiver: Receiver
+) -> None:
+    queue = await org.create_queue()
+    listener = await make_listener(org, receiver, queue["id"], "busy", max_in_flight=2)
+
+    async def slow(_: web.Request, __: int) -> web.StreamResponse:
+        await asyncio.sleep(0.02)  # the receiver's pace: about 100 deliveries a second
+        return web.Response(text="ok")
+
+    receiver.on("busy", slow)
+    body = b"".join(b'{"n": %d}\n' % n for n in range(400))
+    await send(org, queue["id"], body, **{"content-type": "application/x-ndjson"})
+    await wait_for(lambda: len(receiver.at("busy")) >= 20, what="the drain under way")
+    path = f"/v1/queues/{queue['id']}/listeners/{listener['id']}"
+    assert (await org.patch(path, json={"enabled": False})).status_code == 200
+    paused_at = len(receiver.at("busy"))
+    last = {"count": -1, "since": 0.0}
+
+    def stopped() -> bool:  # no new request for a whole second
+        count, now = len(receiver.at("busy")), time.monotonic()
+        if count != last["count"]:
+            last.update(count=count, since=now)
+        return now - last["since"] >= 1.0
+
+    await wait_for(stopped, timeout_s=10, what="the drain stopped")
+    sent = len(receiver.at("busy"))
+    assert sent - paused_at < 200, "the drain went on after the pause"
+    await wait_for(
+        lambda: _count(org, queue["id"], listener["id"], "delivered", sent), what="recorded"
+    )
+    assert await deliveries(org, queue["id"], listener["id"], "in_flight") == []
+    assert (await org.patch(path, json={"enabled": True})).status_code == 200
+    await wait_for(lambda: len(receiver.at("busy")) == 400, what="the rest after resuming")
+    assert len({r.body for r in receiver.at("busy")}) == 400
+
+
+async def _count(org: Org, queue_id: str, listener_id: str, status: str, count: int) -> bool:
+    return len(await deliveries(org, queue_id, listener_id, status)) == count
 
 
 async def test_ordered_listener_gets_ingest_order_one_at_a_time(

@@ -2,8 +2,8 @@
 record each outcome, until nothing is due.
 
 At most one drain per listener runs at a time (see drain_lock). The
-drain stops claiming as soon as the listener is paused, disabled, deleted, unreachable,
-its circuit opens, or the worker is shutting down.
+drain stops claiming once the listener is paused, disabled, deleted or unreachable (seen
+within LISTENER_MAX_AGE_S), as soon as its circuit opens, or when the worker shuts down.
 """
 
 from __future__ import annotations
@@ -43,6 +43,10 @@ CLAIM_FRACTION = 4  # a claim waits for max_in_flight / CLAIM_FRACTION free slot
 PIPELINED_CLAIMS = 2  # a batching sink's claims under way at once (see _claim_size)
 LINGER_S = 2.0
 LINGER_POLL_S = 0.5  # the dirty flag is read this often even if a wake-up signal is lost
+# A drain reads its listener again when its copy is this old: a pause, an edit or a new
+# secret applies within it, even to a drain that never runs out of work. Not on every
+# wake-up: that cost each wave of new messages a round trip before its claim.
+LISTENER_MAX_AGE_S = 1.0
 
 
 class Drain:
@@ -63,6 +67,7 @@ class Drain:
         self.unsent: list[uuid.UUID] = []  # sends that ended without an outcome
         self.listener: ListenerConfig | None = None
         self.bucket: TokenBucket | None = None
+        self.loaded_at = 0.0  # event loop time of the listener's last load
         self.sent = 0
         # Webhooks are sent by long-lived sender tasks, one per slot in use, which park
         # between claims: a task per delivery cost about 5 % of the worker's CPU.
@@ -100,7 +105,7 @@ class Drain:
     async def _loop(self) -> None:
         more = True  # due work may be waiting
         while True:
-            if self._reload:
+            if self._reload or self._listener_age() > LISTENER_MAX_AGE_S:
                 self.listener = await self._load()
                 self._reload = False
             can_claim = self._can_claim()
@@ -115,11 +120,11 @@ class Drain:
                     continue  # claim the next part before waiting on any send
             if self._idle():
                 if can_claim and (more or await self._consume_dirty()):
-                    more, self._reload = True, True
+                    more = True
                     continue
                 if not can_claim or not await self._linger():
                     return
-                more, self._reload = True, True
+                more = True
                 continue
             await self._wait_for_progress()
 
@@ -203,7 +208,11 @@ class Drain:
         listener = self.listener
         return listener is not None and listener.deliverable and not self.ctx.stopping.is_set()
 
+    def _listener_age(self) -> float:
+        return asyncio.get_running_loop().time() - self.loaded_at
+
     async def _load(self) -> ListenerConfig | None:
+        self.loaded_at = asyncio.get_running_loop().time()
         listener = await load_listener(
             self.ctx.pool,
             self.listener_id,

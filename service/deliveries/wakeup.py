@@ -2,7 +2,8 @@
 in the last moments.
 
 Redis only wakes workers; if a wake-up is lost the sweeper finds the work in Postgres.
-Wake-ups are coalesced for a millisecond, and a `queued` marker keeps a burst of requests
+Wake-ups made in the same turn of the event loop are sent together (the requests a group
+commit answers all resume in one turn), and a `queued` marker keeps a burst of requests
 from queueing more than one drain job per listener. A drain that is already running sees
 the dirty flag; the drain lock (see workers/drain_lock.py) keeps a second one from starting.
 """
@@ -21,7 +22,6 @@ logger = logging.getLogger("herald.wakeup")
 DRAIN_JOB = "drain_listener"
 DIRTY_TTL_S = 60
 QUEUED_TTL_MS = 2000
-COALESCE_S = 0.001
 
 
 def dirty_key(listener_id: uuid.UUID | str) -> str:
@@ -56,7 +56,9 @@ class Waker:
         await self._enqueue(set(listener_ids), force=force)
 
     async def _flush(self) -> None:
-        await asyncio.sleep(COALESCE_S)
+        # One turn, not a timer: a 1 ms sleep put 1-2 ms (a timer's resolution) on every
+        # message's way to its listener, and a group commit's callers all wake in one turn.
+        await asyncio.sleep(0)
         while self._pending:
             batch, self._pending = self._pending, set()
             await self._enqueue(batch)
