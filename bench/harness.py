@@ -109,16 +109,17 @@ class Bench:
         self.stack.stop()
         shutil.rmtree(self.data, ignore_errors=True)  # a full run leaves gigabytes
 
-    async def settle(self, timeout_s: float = 300.0) -> float:
+    async def settle(self, dsn: str | None = None, timeout_s: float = 300.0) -> float:
         """Vacuums, analyzes and checkpoints the database, then waits until no autovacuum
         runs; returns the seconds it took. Every run of every scenario starts here, so that the
         maintenance the last one left behind (a million ingested rows to vacuum, their WAL
         to checkpoint) does not fall on the next one's Herald runs, on the core Postgres
         shares with the receiver, and never on its baselines, which do not use Postgres.
         Measured in make-bench order, deliver-1 right after ingest-batch: 0.52 without this
-        and 0.66 with it (5 runs each); the worker was 79-91 % busy without it."""
+        and 0.66 with it (5 runs each); the worker was 79-91 % busy without it. `dsn`: a
+        database other than the bench's own (the backlog scenario's)."""
         started = time.perf_counter()
-        connection = await asyncpg.connect(self.dsn)
+        connection = await asyncpg.connect(dsn or self.dsn)
         try:
             await connection.execute("VACUUM (ANALYZE)")
             await connection.execute("CHECKPOINT")
