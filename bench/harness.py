@@ -102,6 +102,17 @@ class Bench:
                     _signal_group(process, signal.SIGKILL)
                     await process.wait()
 
+    def freeze(self, *processes: asyncio.subprocess.Process) -> None:
+        """Stops them where they are (SIGSTOP, their children too): they use no CPU until
+        thawed, and nothing of theirs times out in a few seconds (drain locks last 10 s,
+        leases 60 s)."""
+        for process in processes:
+            _signal_group(process, signal.SIGSTOP)
+
+    def thaw(self, *processes: asyncio.subprocess.Process) -> None:
+        for process in processes:
+            _signal_group(process, signal.SIGCONT)
+
     async def close(self) -> None:
         await self.memory.close()
         for process in self.processes:
@@ -264,7 +275,7 @@ async def reset_receiver(url: str) -> None:
         await response.read()
 
 
-async def wait_received(url: str, count: int, timeout_s: float) -> None:
+async def wait_received(url: str, count: int, timeout_s: float) -> int:
     """Polls the receiver's count every 20 ms over one connection (a session per poll cost
     the core the receiver and Postgres share about 5 % during Herald's runs)."""
     deadline = time.monotonic() + timeout_s
@@ -273,7 +284,7 @@ async def wait_received(url: str, count: int, timeout_s: float) -> None:
             async with session.get(f"{url}/stats") as response:
                 got = (await response.json())["count"]
             if got >= count:
-                return
+                return int(got)
             if time.monotonic() > deadline:
                 raise RuntimeError(f"only {got} of {count} delivered in {timeout_s}s")
             await asyncio.sleep(0.02)

@@ -28,14 +28,16 @@ STATUS_BY_VERDICT = {
 def judge(listener: ListenerConfig, delivery: ClaimedDelivery, result: SinkResult) -> Decision:
     """The policy's decision for this attempt, counted in the metrics (and logged when the
     attempt failed)."""
-    now = datetime.now(UTC)
-    decision = decide(
-        result.outcome,
-        attempt=delivery.attempt - delivery.retry_base,
-        max_attempts=listener.max_attempts,
-        schedule=listener.retry_schedule_s,
-        now=now,
-    )
+    if result.outcome.succeeded:  # decide's first case, without reading the clock
+        decision = Decision(Verdict.DELIVERED)
+    else:
+        decision = decide(
+            result.outcome,
+            attempt=delivery.attempt - delivery.retry_base,
+            max_attempts=listener.max_attempts,
+            schedule=listener.retry_schedule_s,
+            now=datetime.now(UTC),
+        )
     count_attempt(listener.type, decision.verdict.value, result.duration_ms / 1000)
     if decision.verdict is not Verdict.DELIVERED:
         log.info(

@@ -54,8 +54,8 @@ def _dns_failure(exc: aiohttp.ClientConnectorDNSError) -> Outcome:
 
 
 async def _read_head(stream: aiohttp.StreamReader) -> bytes:
-    head = b""
-    while len(head) < RESPONSE_BODY_BYTES:
+    head = await stream.read(RESPONSE_BODY_BYTES)
+    while len(head) < RESPONSE_BODY_BYTES and not stream.at_eof():
         chunk = await stream.read(RESPONSE_BODY_BYTES - len(head))
         if not chunk:
             break
