@@ -1,15 +1,17 @@
 """What an attempt's result means: the policy's decision for it, the record it leaves in
-the attempts log, and whether it changes its listener's state."""
+the attempts log, and whether (and how) it changes its listener's state."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import asyncpg
 import structlog
 
+from service.config import Settings
 from service.lib.metrics import count_attempt
 from workers.claims import ClaimedDelivery
-from workers.listeners import ListenerConfig
+from workers.listeners import ListenerConfig, disable_gone, record_failure, record_success
 from workers.policy import Decision, Verdict, decide
 from workers.recorder import AttemptRecord
 from workers.sinks import SinkResult
@@ -65,6 +67,27 @@ def changes_listener(listener: ListenerConfig, decision: Decision) -> bool:
         or listener.delivery_failures
         or listener.circuit_open_until
     )
+
+
+async def change_listener(
+    pool: asyncpg.Pool, settings: Settings, listener: ListenerConfig, decision: Decision
+) -> None:
+    """What changes_listener announced, once the attempt is recorded: a 410 disables the
+    listener and cancels what is open; a success after failures clears them; a failure
+    counts towards disabling it (and its circuit breaker, without a liveness probe)."""
+    if decision.verdict is Verdict.GONE:
+        log.warning("listener answered 410 Gone: disabled, pending deliveries cancelled")
+        await disable_gone(pool, listener.id)
+    elif decision.verdict is Verdict.DELIVERED:
+        await record_success(pool, listener.id)
+    else:
+        await record_failure(
+            pool,
+            listener.id,
+            threshold=settings.circuit_failure_threshold,
+            cooldown_s=settings.circuit_cooldown_s,
+            breaker=listener.liveness_url is None,
+        )
 
 
 def attempt_record(
