@@ -76,10 +76,9 @@ class Drain:
         self.parked: list[asyncio.Future[None]] = []
         self.senders_stopped = False
         self._reload = True
-        # Set when the listener is woken and when a send or a record finishes: the loop
-        # waits on this one event rather than on every task it has under way.
-        self.watch = Watch()
-        self.woken = self.watch.event
+        # Its event is set when the listener is woken and when a send or a record finishes:
+        # the loop waits on this one event rather than on every task it has under way.
+        self.watch = Watch()  # the worker's own (see WakeSignals) while the drain runs
 
     async def run(self) -> int:
         """Returns how many attempts it made (0 when another drain holds the listener)."""
@@ -91,7 +90,6 @@ class Drain:
             await redis.delete(queued_key(self.listener_id), dirty_key(self.listener_id))
             try:
                 with self.ctx.wake_signals.watch(self.listener_id) as self.watch:
-                    self.woken = self.watch.event
                     await self._loop()
                     self._stop_senders()
                     await self._recorded()
@@ -152,7 +150,7 @@ class Drain:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(IDLE_POLL_S):
                     await self.woken.wait()
-        self.woken.clear()  # what a wake-up announced is read from the dirty flag next
+        self.woken.clear()  # a signal that came stays marked in self.watch
         if self.unsent:
             unsent, self.unsent = self.unsent, []
             await release(self.ctx.pool, self.listener_id, unsent)
@@ -168,7 +166,11 @@ class Drain:
     def _idle(self) -> bool:
         return not self.sending and not self.unrecorded
 
-    def _free_slots_wait_for_records(self) -> bool:
+    @property
+    def woken(self) -> asyncio.Event:
+        return self.watch.event
+
+    def _claims_wait_for_records(self) -> bool:
         """Ordered and half-open listeners claim again only once their outcome is recorded."""
         return self.listener is None or self.listener.ordered or self.listener.half_open
 
@@ -209,7 +211,7 @@ class Drain:
         await asyncio.wait(tasks, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         for own in created:
             own.cancel()
-        self.woken.clear()  # what it announced is read from the dirty flag next
+        self.woken.clear()  # a signal that came stays marked in self.watch
 
     def _can_claim(self) -> bool:
         listener = self.listener
@@ -347,7 +349,7 @@ class Drain:
             self.sending -= len(group)
         self.sent += len(results)
         if not self.outcomes:  # the first since the last flush
-            if self._free_slots_wait_for_records():
+            if self._claims_wait_for_records():
                 asyncio.get_running_loop().call_soon(self._flush_outcomes)
             else:
                 asyncio.get_running_loop().call_later(RECORD_LINGER_S, self._flush_outcomes)
