@@ -40,6 +40,7 @@ from service.messages.writer import GroupCommitWriter
 from service.metrics.controller import MetricsController
 from service.pretty import pretty_json_middleware
 from service.queues.controller import QueueController
+from service.request import HeraldRequest
 
 API_CONTROLLERS = [
     ApiKeyController,
@@ -116,6 +117,7 @@ def create_litestar_app(settings: Settings) -> Litestar:
             DefineMiddleware(ApiKeyAuthentication, exclude=UNAUTHENTICATED_PATHS),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=HeraldRequest,
         logging_config=None,  # service/lib/logs.py configures logging for the process
         openapi_config=OpenAPIConfig(
             title="Herald",

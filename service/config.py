@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from functools import cached_property
+
+from pydantic import Field, IPvAnyNetwork
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.lib.ssrf import EgressPolicy
 
 DEFAULT_RETRY_SCHEDULE_S = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800)
 
@@ -27,6 +31,8 @@ class Settings(BaseSettings):
     public_url: str = ""
 
     allow_private_targets: bool = False
+    # Networks no outbound request may reach, private targets allowed or not (JSON list).
+    egress_deny_cidrs: tuple[IPvAnyNetwork, ...] = ()
     rate_limit_per_s: int = 1000
 
     max_message_bytes: int = 1024 * 1024
@@ -62,3 +68,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # "json" (one object per line) or "console" (human-readable, for a terminal).
     log_format: str = "json"
+
+    @cached_property
+    def egress_policy(self) -> EgressPolicy:
+        return EgressPolicy(self.allow_private_targets, tuple(self.egress_deny_cidrs))

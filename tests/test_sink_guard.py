@@ -1,17 +1,20 @@
-"""The webhook sink's connect-time SSRF guard, with a resolver that lies (DNS rebinding)."""
+"""The egress's connect-time SSRF guard, with a resolver that lies (DNS rebinding)."""
 
 from __future__ import annotations
 
 import socket
 import uuid
 from datetime import UTC, datetime
+from ipaddress import ip_network
 
+import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from service.lib.ssrf import EgressPolicy
 from tests.receiver import Receiver
 from workers.claims import ClaimedDelivery
+from workers.egress import Egress, GuardedResolver
 from workers.listeners import ListenerConfig
-from workers.sinks.guard import GuardedResolver
 from workers.sinks.http import HttpSink
 
 
@@ -88,9 +91,13 @@ def delivery() -> ClaimedDelivery:
     )
 
 
+def sink_with(policy: EgressPolicy) -> HttpSink:
+    return HttpSink(Egress(policy))
+
+
 def guarded_sink(inner: AbstractResolver) -> HttpSink:
-    sink = HttpSink(allow_private=False)
-    sink.session.connector._resolver = GuardedResolver(inner)  # type: ignore[union-attr]
+    sink = sink_with(EgressPolicy())
+    sink.session.connector._resolver = GuardedResolver(EgressPolicy(), inner)  # type: ignore[union-attr]
     return sink
 
 
@@ -101,7 +108,7 @@ async def test_a_name_that_rebinds_to_loopback_is_blocked_at_connect_time(
     try:
         result = await sink.send(listener(f"http://innocent.example:{receiver.port}/x"), delivery())
     finally:
-        await sink.close()
+        await sink.egress.close()
     assert result.outcome.error is not None and result.outcome.error.startswith("blocked:")
     assert receiver.received == []
 
@@ -113,14 +120,14 @@ async def test_metadata_address_is_blocked_and_dns_failure_is_told_apart() -> No
         refused = await blocked.send(listener("http://metadata.example/latest"), delivery())
         unknown = await missing.send(listener("http://no-such-host.example/"), delivery())
     finally:
-        await blocked.close()
-        await missing.close()
+        await blocked.egress.close()
+        await missing.egress.close()
     assert refused.outcome.error is not None and "metadata" in refused.outcome.error
     assert unknown.outcome.error is not None and unknown.outcome.error.startswith("dns:")
 
 
 async def test_literal_private_addresses_are_blocked_without_connecting(receiver: Receiver) -> None:
-    sink = HttpSink(allow_private=False)
+    sink = sink_with(EgressPolicy())
     try:
         for host in ("127.0.0.1", "[::ffff:127.0.0.1]", "2130706433", "0x7f.1"):
             result = await sink.send(listener(f"http://{host}:{receiver.port}/x"), delivery())
@@ -128,7 +135,7 @@ async def test_literal_private_addresses_are_blocked_without_connecting(receiver
                 "blocked:"
             ), host
     finally:
-        await sink.close()
+        await sink.egress.close()
     assert receiver.received == []
 
 
@@ -139,10 +146,40 @@ async def test_a_redirect_to_an_internal_address_is_not_followed(receiver: Recei
         raise web.HTTPFound("http://169.254.169.254/latest/meta-data")
 
     receiver.on("r", redirect)
-    sink = HttpSink(allow_private=True)
+    sink = sink_with(EgressPolicy(allow_private=True))
     try:
         result = await sink.send(listener(receiver.url("r")), delivery())
     finally:
-        await sink.close()
+        await sink.egress.close()
     assert result.outcome.status_code == 302 and not result.outcome.succeeded
     assert len(receiver.received) == 1
+
+
+async def test_every_socket_is_checked_even_where_no_check_ran_before(receiver: Receiver) -> None:
+    from aiohttp import ClientConnectorError
+
+    from workers.egress import BlockedDestination
+
+    egress = Egress(EgressPolicy())
+    try:
+        for host in ("127.0.0.1", "[::ffff:127.0.0.1]", "localhost"):
+            with pytest.raises(ClientConnectorError) as raised:
+                await egress.session.post(f"http://{host}:{receiver.port}/x", data=b"x")
+            assert isinstance(raised.value.os_error, BlockedDestination), host
+    finally:
+        await egress.close()
+    assert receiver.received == []
+
+
+async def test_networks_the_operator_refuses_are_refused_with_private_targets_allowed(
+    receiver: Receiver,
+) -> None:
+    sink = sink_with(EgressPolicy(allow_private=True, denied=(ip_network("127.0.0.0/8"),)))
+    try:
+        for host in ("127.0.0.1", "localhost"):
+            result = await sink.send(listener(f"http://{host}:{receiver.port}/x"), delivery())
+            error = result.outcome.error or ""
+            assert error.startswith("blocked:") and "127.0.0.0/8" in error, error
+    finally:
+        await sink.egress.close()
+    assert receiver.received == []

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from wsgiref.simple_server import WSGIServer
 
 import asyncpg
-import httpx
 from arq.connections import ArqRedis
 
 from service.config import Settings
@@ -15,6 +14,7 @@ from service.db.engine import create_pg_pool
 from service.deliveries.wakeup import Waker
 from service.lib.metrics import MetricsPublisher
 from service.lib.secrets import SecretBox
+from workers.egress import Egress
 from workers.metrics_server import serve_metrics
 from workers.recorder import Recorder
 from workers.sinks import Sink
@@ -35,8 +35,8 @@ class WorkerContext:
     waker: Waker
     recorder: Recorder
     secret_box: SecretBox
+    egress: Egress
     sinks: dict[str, Sink]
-    probe_client: httpx.AsyncClient
     wake_signals: WakeSignals
     metrics: MetricsPublisher
     metrics_server: WSGIServer | None
@@ -56,7 +56,8 @@ class WorkerContext:
             wait_for_disk=False,
             planner=PLANNER_SETTINGS,
         )
-        sinks: dict[str, Sink] = {"webhook": HttpSink(allow_private=settings.allow_private_targets)}
+        egress = Egress(settings.egress_policy)
+        sinks: dict[str, Sink] = {"webhook": HttpSink(egress)}
         if settings.kafka_bootstrap:
             from workers.sinks.kafka import KafkaSink
 
@@ -70,8 +71,8 @@ class WorkerContext:
             waker=Waker(redis, settings.arq_queue_name),
             recorder=Recorder(pool),
             secret_box=SecretBox(settings.secret_key),
+            egress=egress,
             sinks=sinks,
-            probe_client=httpx.AsyncClient(trust_env=False, follow_redirects=False),
             wake_signals=WakeSignals(redis, settings.arq_queue_name),
             metrics=metrics,
             metrics_server=serve_metrics(settings.host, settings.worker_metrics_port),
@@ -83,7 +84,7 @@ class WorkerContext:
         await self.recorder.close()
         for sink in self.sinks.values():
             await sink.close()
-        await self.probe_client.aclose()
+        await self.egress.close()
         await self.metrics.close()
         if self.metrics_server is not None:
             self.metrics_server.shutdown()

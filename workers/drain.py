@@ -1,9 +1,9 @@
 """Draining one listener: claim due deliveries, send them (up to max_in_flight at once),
 record each outcome, until nothing is due.
 
-At most one drain per listener runs at a time (see drain_lock). The
-drain stops claiming once the listener is paused, disabled, deleted or unreachable (seen
-within LISTENER_MAX_AGE_S), as soon as its circuit opens, or when the worker shuts down.
+At most one drain per listener runs at a time (see drain_lock). The drain stops claiming
+once the listener is paused, disabled, deleted or unreachable (seen within
+LISTENER_MAX_AGE_S), as soon as its circuit opens, or when the worker shuts down.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from workers.context import WorkerContext
 from workers.drain_lock import drain_lock
 from workers.listeners import ListenerConfig, load_listener
 from workers.outcomes import attempt_record, change_listener, changes_listener, judge
-from workers.pacing import TokenBucket
+from workers.pacing import TokenBucket, lease_s
 from workers.policy import Decision
 from workers.recorder import AttemptRecord
-from workers.sinks import Sink, SinkResult
+from workers.sinks import Sink, SinkResult, internal_error
 from workers.wake_signals import Watch
 
 log = structlog.get_logger("herald.drain")
@@ -64,7 +64,6 @@ class Drain:
         self.effects: list[tuple[ListenerConfig, Decision]] = []
         self.recording: dict[asyncio.Future[None], int] = {}  # -> outcomes in the group
         self.unrecorded = 0  # outcomes not yet committed
-        self.unsent: list[uuid.UUID] = []  # sends that ended without an outcome
         self.listener: ListenerConfig | None = None
         self.bucket: TokenBucket | None = None
         self.loaded_at = 0.0  # event loop time of the listener's last load
@@ -151,9 +150,6 @@ class Drain:
                 async with asyncio.timeout(IDLE_POLL_S):
                     await self.woken.wait()
         self.woken.clear()  # a signal that came stays marked in self.watch
-        if self.unsent:
-            unsent, self.unsent = self.unsent, []
-            await release(self.ctx.pool, self.listener_id, unsent)
 
     def _wake_when_ready(self) -> None:
         """Wakes the loop only when it has something to do: a claim's worth of free slots,
@@ -240,7 +236,7 @@ class Drain:
         if self.listener.ordered or self.listener.half_open:
             # The next claim depends on this outcome being recorded first.
             return 0 if not self._idle() else 1
-        limit = self.listener.max_in_flight
+        limit = self.listener.claim_limit
         unrecorded = self.sending + self.unrecorded
         return max(0, min(limit - self.sending, RECORDING_BACKLOG * limit - unrecorded))
 
@@ -249,23 +245,25 @@ class Drain:
         assert self.listener is not None
         if self.listener.ordered or self.listener.half_open:
             return 1
-        return max(1, self.listener.max_in_flight // CLAIM_FRACTION)
+        return max(1, self.listener.claim_limit // CLAIM_FRACTION)
 
     def _claim_size(self) -> int:
         """A sink that sends a claim as one batch gets it in parts, so that the next part
         is claimed while the last is being sent rather than after."""
         assert self.listener is not None
-        limit = self.listener.max_in_flight
+        limit = self.listener.claim_limit
         if self.ctx.sinks[self.listener.type].batches:
             return max(1, limit // PIPELINED_CLAIMS)
         return limit
 
     async def _claim(self, free: int) -> list[ClaimedDelivery]:
-        assert self.listener is not None
-        lease_s, queue_id = self.ctx.settings.lease_s, self.listener.queue_id
-        if self.listener.ordered:
-            return await claim_oldest(self.ctx.pool, self.listener_id, queue_id, lease_s)
-        return await claim_due(self.ctx.pool, self.listener_id, queue_id, free, lease_s)
+        listener = self.listener
+        assert listener is not None
+        rate, minimum_s = listener.rate_limit_per_s, self.ctx.settings.lease_s
+        lease = lease_s(minimum_s, listener.timeout_s, self.sending + free, rate)
+        if listener.ordered:
+            return await claim_oldest(self.ctx.pool, self.listener_id, listener.queue_id, lease)
+        return await claim_due(self.ctx.pool, self.listener_id, listener.queue_id, free, lease)
 
     async def _heard_of_work(self) -> bool:
         """A wake-up signal came, or (read every LINGER_POLL_S) the dirty flag is set."""
@@ -340,11 +338,9 @@ class Drain:
                 results = [await sink.send(listener, group[0])]
             else:
                 results = await sink.send_many(listener, group)
-        except Exception:
+        except Exception as exc:  # a bug, not the receiver: each delivery fails this attempt
             log.error("delivery task failed", exc_info=True)
-            self.unsent += [delivery.id for delivery in group]
-            self.woken.set()  # to give them back
-            return
+            results = [internal_error(exc)] * len(group)
         finally:
             self.sending -= len(group)
         self.sent += len(results)
@@ -354,7 +350,11 @@ class Drain:
             else:
                 asyncio.get_running_loop().call_later(RECORD_LINGER_S, self._flush_outcomes)
         for delivery, result in zip(group, results, strict=True):
-            self._finish(delivery, listener, result)
+            try:
+                self._finish(delivery, listener, result)
+            except Exception as exc:  # one result that cannot be judged fails alone
+                log.error("judging an attempt failed", exc_info=True)
+                self._finish(delivery, listener, internal_error(exc, result.started_at))
         self._wake_when_ready()
 
     def _finish(
@@ -380,8 +380,7 @@ class Drain:
     async def _give_back(self) -> None:
         """When the drain stops early: unsent deliveries go back to pending at once, attempt
         unspent; outcomes already known still get recorded."""
-        pending, self.unsent = self.unsent, []
-        pending += [d.id for group in self.in_flight.values() for d in group]
+        pending = [d.id for group in self.in_flight.values() for d in group]
         pending += [d.id for d in self.waiting]
         self.waiting.clear()
         for task in list(self.in_flight):

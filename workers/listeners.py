@@ -14,6 +14,9 @@ import asyncpg
 from service import __version__
 from service.lib import signing
 from service.lib.secrets import SecretBox
+from service.lib.ssrf import UnsafeTarget
+from service.lib.targets import Target, parse_target
+from workers.pacing import claim_limit
 
 USER_AGENT = f"herald/{__version__}"
 
@@ -66,6 +69,20 @@ class ListenerConfig:  # loaded once per drain cycle, read for every delivery
             "herald-listener-id": str(self.id),
             "herald-queue-id": str(self.queue_id),
         }
+
+    @cached_property
+    def notify_target(self) -> Target | UnsafeTarget:
+        """Where webhooks go, parsed once per load; or why they cannot go there (a URL
+        stored before the rules that refuse it)."""
+        try:
+            return parse_target(self.notify_url or "")
+        except UnsafeTarget as exc:
+            return exc
+
+    @cached_property
+    def claim_limit(self) -> int:
+        """Deliveries a drain may hold claimed at once (see pacing.claim_limit)."""
+        return claim_limit(self.max_in_flight, self.rate_limit_per_s)
 
     @property
     def deliverable(self) -> bool:

@@ -1,4 +1,5 @@
-"""Liveness probes (arq cron, every second): GET each due liveness_url, 2xx in time = live.
+"""Liveness probes (arq cron, every second): GET each due liveness_url through the egress,
+2xx within the probe's one deadline = live.
 
 After the threshold of failed probes a listener is `unreachable` and its deliveries wait
 without spending attempts; the first good probe makes it live and wakes its drain.
@@ -10,11 +11,11 @@ import asyncio
 import uuid
 from typing import Any
 
-import httpx
 import structlog
 
 from service.lib.metrics import LIVENESS_PROBES
-from service.lib.ssrf import UnsafeTarget, check_target
+from service.lib.ssrf import UnsafeTarget
+from service.lib.targets import parse_target
 from workers.context import WorkerContext
 
 log = structlog.get_logger("herald.liveness")
@@ -55,28 +56,45 @@ async def probe_liveness(ctx: dict[str, Any]) -> int:
     due = await herald.pool.fetch(
         CLAIM_DUE_PROBES, max(0.0, settings.liveness_interval_s - DUE_SLACK_S), BATCH
     )
-    results = await asyncio.gather(*(_probe(herald, row["liveness_url"]) for row in due))
-    recovered: list[uuid.UUID] = []
-    for row, live in zip(due, results, strict=True):
-        LIVENESS_PROBES.labels("ok" if live else "failed").inc()
-        if live:
-            previous = await herald.pool.fetchval(PROBE_OK, row["id"])
-            if previous == "unreachable":
-                log.info("listener live again", listener_id=str(row["id"]))
-                recovered.append(row["id"])
-        else:
-            log.info("liveness probe failed", listener_id=str(row["id"]), url=row["liveness_url"])
-            await herald.pool.execute(PROBE_FAILED, row["id"], settings.liveness_failure_threshold)
+    results = await asyncio.gather(
+        *(_probe_and_record(herald, row["id"], row["liveness_url"]) for row in due),
+        return_exceptions=True,
+    )
+    recovered = [row["id"] for row, result in zip(due, results, strict=True) if result is True]
+    for result in results:
+        if isinstance(result, BaseException):
+            log.error("recording a liveness probe failed", exc_info=result)
     if recovered:
         await herald.waker.wake_now(recovered)
     return len(due)
 
 
-async def _probe(herald: WorkerContext, url: str) -> bool:
-    settings = herald.settings
-    try:
-        await check_target(url, allow_private=settings.allow_private_targets)
-        response = await herald.probe_client.get(url, timeout=settings.liveness_timeout_s)
-    except (httpx.HTTPError, UnsafeTarget, OSError):
+async def _probe_and_record(herald: WorkerContext, listener_id: uuid.UUID, url: str) -> bool:
+    """Probes one listener and records the result; True when it was unreachable and is
+    live again."""
+    failure = await _probe(herald, url)
+    LIVENESS_PROBES.labels("ok" if failure is None else "failed").inc()
+    if failure is None:
+        previous = await herald.pool.fetchval(PROBE_OK, listener_id)
+        if previous == "unreachable":
+            log.info("listener live again", listener_id=str(listener_id))
+            return True
         return False
-    return 200 <= response.status_code < 300
+    log.info("liveness probe failed", listener_id=str(listener_id), reason=failure)
+    await herald.pool.execute(
+        PROBE_FAILED, listener_id, herald.settings.liveness_failure_threshold
+    )
+    return False
+
+
+async def _probe(herald: WorkerContext, url: str) -> str | None:
+    """None when the listener answered 2xx in time, else why not. Never raises: whatever
+    goes wrong is this probe's failure, not its batch's."""
+    try:
+        target = parse_target(url)
+        return await herald.egress.probe(target, herald.settings.liveness_timeout_s)
+    except UnsafeTarget as exc:
+        return f"blocked: {exc}"
+    except Exception as exc:
+        log.warning("liveness probe raised", exc_info=True)
+        return f"{type(exc).__name__}: {exc}"

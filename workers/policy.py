@@ -44,11 +44,12 @@ class Decision:
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None."""
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None for
+    anything else (Unicode digits such as '²' included)."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)

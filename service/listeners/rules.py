@@ -7,7 +7,8 @@ from typing import Any
 
 from service.errors import InvalidInput
 from service.lib.metrics import SSRF_REFUSALS
-from service.lib.ssrf import UnsafeTarget, check_target
+from service.lib.ssrf import EgressPolicy, UnsafeTarget
+from service.lib.targets import check_target
 
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$")
 RESERVED_HEADERS = frozenset(
@@ -49,14 +50,14 @@ def shape_errors(target: dict[str, Any]) -> list[dict[str, str]]:
     return errors
 
 
-async def validate_target(target: dict[str, Any], *, allow_private: bool) -> None:
+async def validate_target(target: dict[str, Any], policy: EgressPolicy) -> None:
     """Raises InvalidInput listing every problem with the listener's target fields."""
     errors = shape_errors(target) + header_errors(target["headers"])
     for field in ("notify_url", "liveness_url"):
         if target[field] is None:
             continue
         try:
-            await check_target(target[field], allow_private=allow_private)
+            await check_target(target[field], policy)
         except UnsafeTarget as exc:
             SSRF_REFUSALS.labels("registration").inc()
             errors.append({"field": field, "message": str(exc)})

@@ -60,7 +60,7 @@ class ListenerService:
         """Validates the target (422), then stores the listener with a fresh signing secret."""
         await self._require_queue(org_id, queue_id)
         target = {field: getattr(data, field) for field in TARGET_FIELDS}
-        await validate_target(target, allow_private=self.settings.allow_private_targets)
+        await validate_target(target, self.settings.egress_policy)
         listener = Listener(
             org_id=org_id,
             queue_id=queue_id,
@@ -92,7 +92,7 @@ class ListenerService:
                 "headers": listener.headers,
             }
             target.update({k: v for k, v in changes.items() if k in TARGET_FIELDS})
-            await validate_target(target, allow_private=self.settings.allow_private_targets)
+            await validate_target(target, self.settings.egress_policy)
             self._apply_target(listener, target)
         if "enabled" in changes:
             enabled = changes.pop("enabled")

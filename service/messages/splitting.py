@@ -13,6 +13,7 @@ import msgspec
 
 UTF8_BOM = b"\xef\xbb\xbf"
 RAW_FAILURE_BYTES = 1024
+NESTED_TOO_DEEPLY = "not valid JSON: nested too deeply"
 
 
 class TooManyItems(ValueError):
@@ -81,6 +82,8 @@ def _json_error(decoder: msgspec.json.Decoder[msgspec.Raw], line: bytes) -> str 
         decoder.decode(line)
     except msgspec.DecodeError as exc:
         return f"not valid JSON: {exc}"
+    except RecursionError:
+        return NESTED_TOO_DEEPLY
     return None
 
 
@@ -102,6 +105,8 @@ def split_array(body: bytes, *, max_item_bytes: int, max_items: int) -> Split:
         elements = msgspec.json.decode(body.removeprefix(UTF8_BOM), type=list[msgspec.Raw])
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise NotAnArray(f"split=array needs a JSON array body: {exc}") from exc
+    except RecursionError as exc:  # elements cannot be told apart without decoding them
+        raise NotAnArray(f"split=array needs a JSON array body: {NESTED_TOO_DEEPLY}") from exc
     if len(elements) > max_items:
         raise TooManyItems(f"more than {max_items} items in one request")
     split = Split()

@@ -7,6 +7,7 @@ claim's records as one record batch per partition, awaited together); others get
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -38,3 +39,10 @@ class Sink(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+def internal_error(exc: BaseException, started_at: float | None = None) -> SinkResult:
+    """The result of an attempt that failed inside Herald rather than at the receiver:
+    the error goes to the attempts log and the schedule applies."""
+    error = f"internal error: {type(exc).__name__}: {exc}"
+    return SinkResult(Outcome(error=error), started_at or time.time(), 0)

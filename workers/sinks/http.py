@@ -1,20 +1,20 @@
-"""The webhook sink: a signed POST with aiohttp, one shared session, one deadline per attempt."""
+"""The webhook sink: a signed POST through the guarded egress, one deadline per attempt."""
 
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
 
 import aiohttp
 
-from service.lib.metrics import SSRF_REFUSALS
 from service.lib.signing import signature_header_with
+from service.lib.ssrf import UnsafeTarget
+from service.lib.targets import Target
 from workers.claims import ClaimedDelivery
+from workers.egress import Egress, connect_failure
 from workers.listeners import ListenerConfig
 from workers.policy import Outcome
 from workers.sinks import SinkResult
 from workers.sinks.deadlines import Deadlines
-from workers.sinks.guard import BlockedDestination, GuardedResolver, literal_block_reason
 
 RESPONSE_BODY_BYTES = 4096
 
@@ -46,13 +46,6 @@ def printable(body: bytes) -> str:
     return body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
-def _dns_failure(exc: aiohttp.ClientConnectorDNSError) -> Outcome:
-    if isinstance(exc.os_error, BlockedDestination):
-        SSRF_REFUSALS.labels("connect").inc()
-        return Outcome(error=f"blocked: {exc.os_error}")
-    return Outcome(error=f"dns: could not resolve {exc.host}")
-
-
 async def _read_head(stream: aiohttp.StreamReader) -> bytes:
     head = await stream.read(RESPONSE_BODY_BYTES)
     while len(head) < RESPONSE_BODY_BYTES and not stream.at_eof():
@@ -64,22 +57,11 @@ async def _read_head(stream: aiohttp.StreamReader) -> bytes:
 
 
 class HttpSink:
-    """Sends webhooks. Redirects are never followed and proxy variables are ignored."""
+    """Sends webhooks through the egress (see workers.egress for what it refuses)."""
 
-    def __init__(self, *, allow_private: bool) -> None:
-        self.allow_private = allow_private
-        resolver = None if allow_private else GuardedResolver()
-        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=10, resolver=resolver)
-        self.session = aiohttp.ClientSession(
-            connector=connector,
-            # No aiohttp timers (its default is a 5-minute total per request, one more timer
-            # per attempt): each attempt runs under its own deadline instead.
-            timeout=aiohttp.ClientTimeout(),
-            trust_env=False,
-            auto_decompress=False,
-            # A receiver's cookies are never sent back (nor to another listener on its host).
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
+    def __init__(self, egress: Egress) -> None:
+        self.egress = egress
+        self.session = egress.session
         self.deadlines = Deadlines()
 
     batches = False  # each webhook is its own request, with its own deadline
@@ -94,10 +76,11 @@ class HttpSink:
         # the attempt resumes.
         started_at = time.time()
         started = time.perf_counter()
-        refusal = self._refusal(listener, delivery)
+        target = listener.notify_target
+        refusal = self._refusal(target, delivery)
         if refusal is not None:
             return SinkResult(refusal, started_at, 0, None)
-        assert delivery.body is not None  # else refused
+        assert delivery.body is not None and not isinstance(target, UnsafeTarget)  # refused
         headers = webhook_headers(listener, delivery, delivery.body, started_at)
         response_body = None
         # One deadline for connect, send and read: socket timeouts alone let a receiver
@@ -106,7 +89,7 @@ class HttpSink:
         try:
             with deadline:
                 async with self.session.post(
-                    listener.notify_url or "",
+                    target.url,
                     data=delivery.body,
                     headers=headers,
                     allow_redirects=False,
@@ -119,10 +102,8 @@ class HttpSink:
                         retry_after=response.headers.get("retry-after"),
                     )
                     response_body = printable(body)
-        except aiohttp.ClientConnectorDNSError as exc:
-            outcome = _dns_failure(exc)
         except aiohttp.ClientConnectorError as exc:
-            outcome = Outcome(error=f"connection failed: {exc.os_error}")
+            outcome = Outcome(error=connect_failure(exc))
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             outcome = Outcome(error=f"{type(exc).__name__}: {exc}")
         if deadline.expired:
@@ -131,16 +112,16 @@ class HttpSink:
         duration_ms = int((time.perf_counter() - started) * 1000)
         return SinkResult(outcome, started_at, duration_ms, response_body)
 
-    def _refusal(self, listener: ListenerConfig, delivery: ClaimedDelivery) -> Outcome | None:
+    def _refusal(
+        self, target: Target | UnsafeTarget, delivery: ClaimedDelivery
+    ) -> Outcome | None:
         """The outcome of an attempt that cannot be made, if this one cannot."""
         if delivery.body is None:
             return Outcome(error="payload no longer retained", permanent=True)
-        if not self.allow_private:
-            reason = literal_block_reason(urlsplit(listener.notify_url or "").hostname or "")
-            if reason:
-                SSRF_REFUSALS.labels("connect").inc()
-                return Outcome(error=f"blocked: {reason}")
-        return None
+        if isinstance(target, UnsafeTarget):
+            return Outcome(error=f"blocked: {target}")
+        reason = self.egress.refusal(target)
+        return Outcome(error=f"blocked: {reason}") if reason else None
 
     async def close(self) -> None:
-        await self.session.close()
+        """The session is the egress's: its owner closes it."""

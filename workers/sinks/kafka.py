@@ -28,7 +28,7 @@ from service.config import Settings
 from workers.claims import ClaimedDelivery
 from workers.listeners import ListenerConfig
 from workers.policy import Outcome
-from workers.sinks import SinkResult
+from workers.sinks import SinkResult, internal_error
 
 # A claim of a few hundred 1 KiB messages fits one batch (one produce request; the
 # producer keeps one request in flight per broker), well under the broker's default
@@ -62,12 +62,13 @@ def record_key(
         return fallback, None
     try:
         document = json.loads(delivery.body or b"")
-    except ValueError:
-        return fallback, f"body is not JSON: keyed by message id instead of '{listener.kafka_key}'"
-    value = document.get(listener.kafka_key) if isinstance(document, dict) else None
-    if value is None:
-        return fallback, f"field '{listener.kafka_key}' missing: keyed by message id"
-    return (value if isinstance(value, str) else json.dumps(value)).encode(), None
+        value = document.get(listener.kafka_key) if isinstance(document, dict) else None
+        if value is None:
+            return fallback, f"field '{listener.kafka_key}' missing: keyed by message id"
+        return (value if isinstance(value, str) else json.dumps(value)).encode(), None
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deeply
+        field = listener.kafka_key
+        return fallback, f"body not readable as JSON: keyed by message id, not '{field}'"
 
 
 def record_headers(
@@ -79,6 +80,16 @@ def record_headers(
         ("herald-queue-id", queue_id),
         ("herald-message-id", message_id),
     ]
+
+
+def _record(
+    listener: ListenerConfig, delivery: ClaimedDelivery, queue_id: bytes
+) -> tuple[bytes, bytes, list[tuple[str, bytes]], str | None]:
+    """The delivery's record (key, value, headers) and a note on its key, if any."""
+    assert delivery.body is not None
+    message_id = str(delivery.message_id).encode()
+    key, note = record_key(listener, delivery, message_id)
+    return key, delivery.body, record_headers(delivery, message_id, queue_id), note
 
 
 @dataclass
@@ -203,15 +214,17 @@ class KafkaSink:
             if delivery.body is None:
                 outcomes[index] = (_permanent("payload no longer retained"), None)
                 continue
-            message_id = str(delivery.message_id).encode()
-            key, notes[index] = record_key(listener, delivery, message_id)
-            headers = record_headers(delivery, message_id, queue_id)
-            if size := _oversized(key, delivery.body, headers):
-                outcomes[index] = (_too_large(f"{size} bytes"), notes[index])
+            try:
+                key, value, headers, notes[index] = _record(listener, delivery, queue_id)
+                if size := _oversized(key, value, headers):
+                    outcomes[index] = (_too_large(f"{size} bytes"), notes[index])
+                    continue
+                lane = (producer, topic, partition_for(key, partitions))
+                batch, offset = self._gather(lane, key, value, headers)
+            except Exception as exc:  # this record fails alone; the claim's others go on
+                outcomes[index] = (internal_error(exc).outcome, None)
                 continue
-            lane = (producer, topic, partition_for(key, partitions))
-            batch, offset = self._gather(lane, key, delivery.body, headers)
-            placed.append((index, batch, offset, (key, delivery.body, headers)))
+            placed.append((index, batch, offset, (key, value, headers)))
         joined = list({id(batch): batch for _, batch, _, _ in placed}.values())
         await _answered(joined)
         for index, batch, offset, record in placed:
