@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     retry_schedule_s: tuple[float, ...] = Field(default=DEFAULT_RETRY_SCHEDULE_S)
 
     arq_queue_name: str = "arq:queue"
-    lease_s: float = 60.0
+    # How long a claim outlives its attempt's timeout (and its wait for rate-limit tokens):
+    # a dead worker's deliveries go out again this long after their attempts would have ended.
+    lease_s: float = 30.0
     circuit_failure_threshold: int = 5
     circuit_cooldown_s: float = 30.0
     worker_max_jobs: int = 200

@@ -8,9 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
-
-import httpx
 
 from service.config import Settings
 from service.embedded.process import spawn, stop
@@ -20,6 +19,9 @@ from service.migrate import upgrade
 from service.orgs import create_organization, key_is_valid
 
 READY_TIMEOUT_S = 60.0
+
+# Proxy variables would send a request for our own loopback port to the proxy.
+LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def _read_or_create(path: Path, make: str) -> str:
@@ -49,9 +51,10 @@ def _wait_ready(url: str, children: list[subprocess.Popen[bytes]]) -> None:
             if child.poll() is not None:
                 raise RuntimeError(f"a Herald process exited early ({child.args!r}); see the logs")
         try:
-            if httpx.get(f"{url}/health/ready", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
+            with LOOPBACK.open(f"{url}/health/ready", timeout=1.0) as response:
+                if response.status == 200:
+                    return
+        except OSError:  # not listening yet, or 503 (HTTPError) while starting
             pass
         time.sleep(0.1)
     raise RuntimeError(f"Herald was not ready within {READY_TIMEOUT_S:.0f}s")

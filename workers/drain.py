@@ -259,8 +259,8 @@ class Drain:
     async def _claim(self, free: int) -> list[ClaimedDelivery]:
         listener = self.listener
         assert listener is not None
-        rate, minimum_s = listener.rate_limit_per_s, self.ctx.settings.lease_s
-        lease = lease_s(minimum_s, listener.timeout_s, self.sending + free, rate)
+        rate, margin_s = listener.rate_limit_per_s, self.ctx.settings.lease_s
+        lease = lease_s(margin_s, listener.timeout_s, self.sending + free, rate)
         if listener.ordered:
             return await claim_oldest(self.ctx.pool, self.listener_id, listener.queue_id, lease)
         return await claim_due(self.ctx.pool, self.listener_id, listener.queue_id, free, lease)

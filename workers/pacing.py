@@ -27,8 +27,6 @@ class TokenBucket:
 # A rate-limited listener is claimed at most this far ahead of its sends: claimed
 # deliveries wait in the worker for their token, and their lease must cover the wait.
 PACED_AHEAD_S = 10.0
-# What a lease covers beyond the wait and the attempt's own timeout: recording its outcome.
-LEASE_MARGIN_S = 30.0
 
 
 def claim_limit(max_in_flight: int, rate_per_s: float | None) -> int:
@@ -38,8 +36,9 @@ def claim_limit(max_in_flight: int, rate_per_s: float | None) -> int:
     return max(1, min(max_in_flight, int(rate_per_s * PACED_AHEAD_S)))
 
 
-def lease_s(minimum_s: float, timeout_s: float, claimed: int, rate_per_s: float | None) -> float:
+def lease_s(margin_s: float, timeout_s: float, claimed: int, rate_per_s: float | None) -> float:
     """A lease that outlives the attempt: the wait for a token behind the `claimed`
-    deliveries the drain holds (these included), the attempt's timeout and a margin."""
+    deliveries the drain holds (these included), the attempt's timeout, and a margin for
+    recording its outcome."""
     waiting_s = claimed / rate_per_s if rate_per_s else 0.0
-    return max(minimum_s, waiting_s + timeout_s + LEASE_MARGIN_S)
+    return margin_s + waiting_s + timeout_s
