@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,11 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth import Principal, requires
 from service.batches.export import failure_line, gzip_ndjson, message_line
 from service.batches.repository import FAILURES_SQL, MESSAGES_SQL, BatchRepository, stream_rows
+from service.batches.schemas import BatchResponse, BatchView
 from service.db.models import Batch
 from service.errors import NotFound
 from service.lib.pagination import self_link
 
 READ = requires("messages:read")
+GZIP_NDJSON = ResponseSpec(
+    bytes,
+    media_type="application/gzip",
+    description="gzip of NDJSON, one line per item",
+    generate_examples=False,
+)
 
 
 def provide_batches(db_session: NamedDependency[AsyncSession]) -> BatchRepository:
@@ -52,18 +61,17 @@ class BatchController(Controller):
         batch_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         batches: NamedDependency[BatchRepository],
-    ) -> dict[str, Any]:
+    ) -> BatchResponse:
         batch = await _get(batches, principal, batch_id)
-        view = {
-            "id": batch.id,
-            "queue_id": batch.queue_id,
-            "received_at": batch.received_at,
-            "accepted": batch.accepted,
-            "rejected": batch.rejected,
-        }
-        return {"batch": view, "_links": self_link(f"/v1/batches/{batch.id}")}
+        view = msgspec.convert(batch, BatchView, from_attributes=True)
+        return BatchResponse(view, self_link(f"/v1/batches/{batch.id}"))
 
-    @get("/messages", opt=READ, summary="Accepted messages as gzip NDJSON")
+    @get(
+        "/messages",
+        opt=READ,
+        summary="Accepted messages as gzip NDJSON",
+        responses={200: GZIP_NDJSON},
+    )
     async def download_messages(
         self,
         batch_id: FromPath[uuid.UUID],
@@ -74,7 +82,12 @@ class BatchController(Controller):
         await _get(batches, principal, batch_id)
         return _download(state, MESSAGES_SQL, batch_id, message_line)
 
-    @get("/failures", opt=READ, summary="Rejected items as gzip NDJSON")
+    @get(
+        "/failures",
+        opt=READ,
+        summary="Rejected items as gzip NDJSON",
+        responses={200: GZIP_NDJSON},
+    )
     async def download_failures(
         self,
         batch_id: FromPath[uuid.UUID],

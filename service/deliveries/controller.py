@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from litestar import Controller, get, post
 from litestar.datastructures import State
@@ -13,19 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import Principal, requires
 from service.deliveries.repository import DeliveryRepository
-from service.deliveries.schemas import ReplayRequest
+from service.deliveries.schemas import (
+    AttemptList,
+    DeliveryList,
+    ReplayAccepted,
+    ReplayRequest,
+    RetryAccepted,
+)
 from service.deliveries.service import DeliveryService
 from service.dependencies import waker_for
-from service.lib.pagination import (
-    DEFAULT_LIMIT,
-    Cursor,
-    Limit,
-    list_links,
-    page_request,
-    split_page,
-)
+from service.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, page_request, paginate
 from service.listeners.repository import ListenerRepository
-from service.messages.views import delivery_view
+from service.messages.views import attempt_view, delivery_view
 
 READ, WRITE = requires("messages:read"), requires("messages:write")
 
@@ -51,15 +49,12 @@ class DeliveryController(Controller):
         status: FromQuery[str | None] = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-    ) -> dict[str, Any]:
-        page = page_request(limit, cursor)
-        rows = await deliveries.page(principal.org_id, queue_id, listener_id, status, page)
-        rows, next_id = split_page(rows, limit)
+    ) -> DeliveryList:
+        request = page_request(limit, cursor)
+        rows = await deliveries.page(principal.org_id, queue_id, listener_id, status, request)
         path = f"/v1/queues/{queue_id}/listeners/{listener_id}/deliveries"
-        return {
-            "deliveries": [delivery_view(d) for d in rows],
-            "_links": list_links(path, limit, next_id, status=status),  # type: ignore[arg-type]
-        }
+        page, links = paginate(rows, limit, path, status=status)
+        return DeliveryList([delivery_view(d) for d in page], links)
 
     @get(
         "/deliveries/{delivery_id:uuid}/attempts",
@@ -73,21 +68,9 @@ class DeliveryController(Controller):
         delivery_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         deliveries: NamedDependency[DeliveryService],
-    ) -> dict[str, Any]:
+    ) -> AttemptList:
         rows = await deliveries.attempts(principal.org_id, queue_id, listener_id, delivery_id)
-        return {
-            "attempts": [
-                {
-                    "number": a.number,
-                    "started_at": a.started_at,
-                    "duration_ms": a.duration_ms,
-                    "status_code": a.status_code,
-                    "error": a.error,
-                    "response_body": a.response_body,
-                }
-                for a in rows
-            ]
-        }
+        return AttemptList([attempt_view(a) for a in rows])
 
     @post(
         "/deliveries/{delivery_id:uuid}/retry",
@@ -102,9 +85,9 @@ class DeliveryController(Controller):
         delivery_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         deliveries: NamedDependency[DeliveryService],
-    ) -> dict[str, Any]:
+    ) -> RetryAccepted:
         await deliveries.retry(principal.org_id, queue_id, listener_id, delivery_id)
-        return {"delivery_id": str(delivery_id), "status": "pending"}
+        return RetryAccepted(delivery_id)
 
     @post("/replay", status_code=202, opt=WRITE, summary="Deliver a time window again")
     async def replay(
@@ -114,6 +97,6 @@ class DeliveryController(Controller):
         data: JSONBody[ReplayRequest],
         principal: NamedDependency[Principal],
         deliveries: NamedDependency[DeliveryService],
-    ) -> dict[str, int]:
+    ) -> ReplayAccepted:
         replayed = await deliveries.replay(principal.org_id, queue_id, listener_id, data)
-        return {"replayed": replayed}
+        return ReplayAccepted(replayed)

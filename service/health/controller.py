@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
-from litestar import Controller, Response, get
+import msgspec
+from litestar import Controller, get
 from litestar.datastructures import State
 from sqlalchemy import text
 
-from service.errors import problem_response
+from service.errors import Unavailable
 
 READY_TIMEOUT_S = 2.0
+
+
+class Live(msgspec.Struct):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyChecks(msgspec.Struct):
+    postgres: bool
+    redis: bool
+
+
+class Ready(msgspec.Struct):
+    checks: ReadyChecks
+    status: Literal["ok"] = "ok"
 
 
 class HealthController(Controller):
@@ -19,21 +34,16 @@ class HealthController(Controller):
     tags = ["health"]
 
     @get("/live", summary="200 while the process runs")
-    async def live(self) -> dict[str, str]:
-        return {"status": "ok"}
+    async def live(self) -> Live:
+        return Live()
 
     @get("/ready", summary="200 when Postgres (writable) and Redis answer, else 503")
-    async def ready(self, state: State) -> Response[dict[str, Any]]:
-        checks = {"postgres": await _check(_postgres(state)), "redis": await _check(_redis(state))}
-        failed = [name for name, ok in checks.items() if not ok]
+    async def ready(self, state: State) -> Ready:
+        checks = ReadyChecks(await _check(_postgres(state)), await _check(_redis(state)))
+        failed = [name for name in ("postgres", "redis") if not getattr(checks, name)]
         if failed:
-            return problem_response(
-                503,
-                f"Not ready: {', '.join(failed)} unavailable",
-                code="unavailable",
-                headers={"Retry-After": "2"},
-            )
-        return Response({"status": "ok", "checks": checks})
+            raise Unavailable(f"Not ready: {', '.join(failed)} unavailable", retry_after_s=2)
+        return Ready(checks)
 
 
 async def _postgres(state: State) -> None:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -15,39 +14,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth import Principal, requires
 from service.db.models import Inlet
 from service.inlets.repository import InletRepository
+from service.inlets.schemas import InletCreate, InletList, InletResponse, InletView
 from service.inlets.service import InletService, forwardable_headers
-from service.lib.pagination import (
-    DEFAULT_LIMIT,
-    Cursor,
-    Limit,
-    list_links,
-    page_request,
-    self_link,
-    split_page,
-)
-from service.messages.http import ingest_response, read_ingest_request
+from service.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, page_request, paginate, self_link
+from service.messages.http import INGEST_RESPONSES, ingest_response, read_ingest_request
 from service.messages.ingest import IngestService
 from service.queues.repository import QueueRepository
-
-
-class InletCreate(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
 def provide_inlets(db_session: NamedDependency[AsyncSession]) -> InletService:
     return InletService(InletRepository(db_session), QueueRepository(db_session))
 
 
-def inlet_view(inlet: Inlet, token: str | None = None) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "id": inlet.id,
-        "name": inlet.name,
-        "queue_id": inlet.queue_id,
-        "created_at": inlet.created_at,
-    }
+def inlet_view(inlet: Inlet, token: str | None = None) -> InletView:
+    view = InletView(inlet.id, inlet.name, inlet.queue_id, inlet.created_at)
     if token is not None:
-        view["token"] = token
-        view["url"] = f"/v1/inlets/{token}"
+        view.token, view.url = token, f"/v1/inlets/{token}"
     return view
 
 
@@ -71,9 +53,9 @@ class InletController(Controller):
         data: JSONBody[InletCreate],
         principal: NamedDependency[Principal],
         inlets: NamedDependency[InletService],
-    ) -> dict[str, Any]:
+    ) -> InletResponse:
         inlet, token = await inlets.create(principal.org_id, queue_id, data.name)
-        return {"inlet": inlet_view(inlet, token), "_links": self_link(_href(inlet))}
+        return InletResponse(inlet_view(inlet, token), self_link(_href(inlet)))
 
     @get(opt=requires("queues:read"), summary="List a queue's inlets")
     async def list_inlets(
@@ -83,14 +65,10 @@ class InletController(Controller):
         inlets: NamedDependency[InletService],
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-    ) -> dict[str, Any]:
-        rows, next_id = split_page(
-            await inlets.page(principal.org_id, queue_id, page_request(limit, cursor)), limit
-        )
-        return {
-            "inlets": [inlet_view(i) for i in rows],
-            "_links": list_links(f"/v1/queues/{queue_id}/inlets", limit, next_id),
-        }
+    ) -> InletList:
+        rows = await inlets.page(principal.org_id, queue_id, page_request(limit, cursor))
+        page, links = paginate(rows, limit, f"/v1/queues/{queue_id}/inlets")
+        return InletList([inlet_view(i) for i in page], links)
 
     @get("/{inlet_id:uuid}", opt=requires("queues:read"), summary="Get an inlet")
     async def get_inlet(
@@ -99,9 +77,9 @@ class InletController(Controller):
         inlet_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         inlets: NamedDependency[InletService],
-    ) -> dict[str, Any]:
+    ) -> InletResponse:
         inlet = await inlets.get(principal.org_id, queue_id, inlet_id)
-        return {"inlet": inlet_view(inlet), "_links": self_link(_href(inlet))}
+        return InletResponse(inlet_view(inlet), self_link(_href(inlet)))
 
     @delete(
         "/{inlet_id:uuid}",
@@ -133,6 +111,7 @@ class InletIngestController(Controller):
         status_code=202,
         request_max_body_size=None,
         summary="Receive a third-party webhook",
+        responses=INGEST_RESPONSES,
     )
     async def receive(
         self, token: FromPath[str], request: Request[Any, Any, Any], state: State

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -12,31 +13,21 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import Principal, requires
+from service.db.models import ApiKey
 from service.dependencies import after_commit
 from service.keys.cache import ApiKeyCache
 from service.keys.repository import ApiKeyRepository
-from service.keys.schemas import ApiKeyCreate
+from service.keys.schemas import ApiKeyCreate, ApiKeyList, ApiKeyRead, ApiKeyResponse
 from service.keys.service import ApiKeyService
-from service.lib.pagination import (
-    DEFAULT_LIMIT,
-    Cursor,
-    Limit,
-    list_links,
-    page_request,
-    self_link,
-    split_page,
-)
+from service.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, page_request, paginate, self_link
 
 
 def provide_service(db_session: NamedDependency[AsyncSession]) -> ApiKeyService:
     return ApiKeyService(ApiKeyRepository(db_session))
 
 
-def _read(row: Any, key: str | None = None) -> dict[str, Any]:
-    body = {"id": row.id, "name": row.name, "scopes": row.scopes, "created_at": row.created_at}
-    if key is not None:
-        body["key"] = key
-    return body
+def _read(row: ApiKey, key: str | msgspec.UnsetType = msgspec.UNSET) -> ApiKeyRead:
+    return ApiKeyRead(row.id, row.name, list(row.scopes), row.created_at, key)
 
 
 class ApiKeyController(Controller):
@@ -51,9 +42,9 @@ class ApiKeyController(Controller):
         data: JSONBody[ApiKeyCreate],
         principal: NamedDependency[Principal],
         service: NamedDependency[ApiKeyService],
-    ) -> dict[str, Any]:
+    ) -> ApiKeyResponse:
         row, key = await service.create(principal.org_id, data.name, list(data.scopes))
-        return {"api_key": _read(row, key), "_links": self_link(f"/v1/api-keys/{row.id}")}
+        return ApiKeyResponse(_read(row, key), self_link(f"/v1/api-keys/{row.id}"))
 
     @get(summary="List API keys")
     async def list_keys(
@@ -63,13 +54,10 @@ class ApiKeyController(Controller):
         service: NamedDependency[ApiKeyService],
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-    ) -> dict[str, Any]:
+    ) -> ApiKeyList:
         rows = await service.page(principal.org_id, page_request(limit, cursor))
-        rows, next_id = split_page(rows, limit)
-        return {
-            "api_keys": [_read(r) for r in rows],
-            "_links": list_links("/v1/api-keys", limit, next_id),
-        }
+        page, links = paginate(rows, limit, "/v1/api-keys")
+        return ApiKeyList([_read(r) for r in page], links)
 
     @delete("/{key_id:uuid}", summary="Revoke an API key; it stops working at once")
     async def revoke(

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from service.lib.pagination import LINKS, PageLinks, SelfLinks
+
 Scope = Literal["queues:read", "queues:write", "messages:read", "messages:write", "admin"]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
@@ -23,3 +25,13 @@ class ApiKeyRead(msgspec.Struct):
     scopes: list[str]
     created_at: datetime
     key: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class ApiKeyResponse(msgspec.Struct):
+    api_key: ApiKeyRead
+    links: SelfLinks = msgspec.field(name=LINKS)
+
+
+class ApiKeyList(msgspec.Struct):
+    api_keys: list[ApiKeyRead]
+    links: PageLinks = msgspec.field(name=LINKS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from litestar import Controller, delete, get, patch, post
 from litestar.datastructures import State
@@ -12,22 +11,18 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import Principal, requires
-from service.config import Settings
-from service.db.models import Listener
 from service.dependencies import waker_for
-from service.lib.pagination import (
-    DEFAULT_LIMIT,
-    Cursor,
-    Limit,
-    list_links,
-    page_request,
-    self_link,
-    split_page,
-)
+from service.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, page_request, paginate
 from service.listeners.repository import ListenerRepository
-from service.listeners.schemas import ListenerCreate, ListenerUpdate
+from service.listeners.schemas import (
+    ListenerCreate,
+    ListenerList,
+    ListenerResponse,
+    ListenerUpdate,
+    SigningSecret,
+)
 from service.listeners.service import ListenerService
-from service.listeners.views import listener_href, listener_view
+from service.listeners.views import listener_response, listener_view
 from service.queues.repository import QueueRepository
 
 READ, WRITE = requires("queues:read"), requires("queues:write")
@@ -48,13 +43,6 @@ class ListenerController(Controller):
     tags = ["listeners"]
     dependencies = {"service": Provide(provide_service, sync_to_thread=False)}
 
-    @staticmethod
-    def _single(listener: Listener, settings: Settings) -> dict[str, Any]:
-        return {
-            "listener": listener_view(listener, settings),
-            "_links": self_link(listener_href(listener)),
-        }
-
     @post(status_code=200, opt=WRITE, summary="Register a listener on a queue")
     async def create(
         self,
@@ -62,9 +50,9 @@ class ListenerController(Controller):
         data: JSONBody[ListenerCreate],
         principal: NamedDependency[Principal],
         service: NamedDependency[ListenerService],
-    ) -> dict[str, Any]:
+    ) -> ListenerResponse:
         listener = await service.create(principal.org_id, queue_id, data)
-        return self._single(listener, service.settings)
+        return listener_response(listener, service.settings)
 
     @get(opt=READ, summary="List a queue's listeners")
     async def list_listeners(
@@ -74,14 +62,10 @@ class ListenerController(Controller):
         service: NamedDependency[ListenerService],
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-    ) -> dict[str, Any]:
-        rows, next_id = split_page(
-            await service.page(principal.org_id, queue_id, page_request(limit, cursor)), limit
-        )
-        return {
-            "listeners": [listener_view(r, service.settings) for r in rows],
-            "_links": list_links(f"/v1/queues/{queue_id}/listeners", limit, next_id),
-        }
+    ) -> ListenerList:
+        rows = await service.page(principal.org_id, queue_id, page_request(limit, cursor))
+        page, links = paginate(rows, limit, f"/v1/queues/{queue_id}/listeners")
+        return ListenerList([listener_view(r, service.settings) for r in page], links)
 
     @get("/{listener_id:uuid}", opt=READ, summary="Get a listener with its status and health")
     async def get_listener(
@@ -90,10 +74,9 @@ class ListenerController(Controller):
         listener_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         service: NamedDependency[ListenerService],
-    ) -> dict[str, Any]:
-        return self._single(
-            await service.get(principal.org_id, queue_id, listener_id), service.settings
-        )
+    ) -> ListenerResponse:
+        listener = await service.get(principal.org_id, queue_id, listener_id)
+        return listener_response(listener, service.settings)
 
     @patch("/{listener_id:uuid}", opt=WRITE, summary="Update, pause or re-enable a listener")
     async def update(
@@ -103,9 +86,9 @@ class ListenerController(Controller):
         data: JSONBody[ListenerUpdate],
         principal: NamedDependency[Principal],
         service: NamedDependency[ListenerService],
-    ) -> dict[str, Any]:
+    ) -> ListenerResponse:
         listener = await service.update(principal.org_id, queue_id, listener_id, data)
-        return self._single(listener, service.settings)
+        return listener_response(listener, service.settings)
 
     @delete(
         "/{listener_id:uuid}",
@@ -128,8 +111,8 @@ class ListenerController(Controller):
         listener_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         service: NamedDependency[ListenerService],
-    ) -> dict[str, str]:
-        return {"secret": await service.secret(principal.org_id, queue_id, listener_id)}
+    ) -> SigningSecret:
+        return SigningSecret(await service.secret(principal.org_id, queue_id, listener_id))
 
     @post(
         "/{listener_id:uuid}/secret/rotate",
@@ -143,5 +126,5 @@ class ListenerController(Controller):
         listener_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         service: NamedDependency[ListenerService],
-    ) -> dict[str, str]:
-        return {"secret": await service.rotate_secret(principal.org_id, queue_id, listener_id)}
+    ) -> SigningSecret:
+        return SigningSecret(await service.rotate_secret(principal.org_id, queue_id, listener_id))

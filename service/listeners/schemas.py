@@ -1,10 +1,14 @@
-"""Listener request bodies."""
+"""Listener request and response bodies."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
+
+from service.lib.pagination import LINKS, PageLinks, SelfLinks
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
 Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
@@ -52,3 +56,48 @@ class ListenerUpdate(msgspec.Struct, forbid_unknown_fields=True):
     max_in_flight: MaxInFlight | msgspec.UnsetType = msgspec.UNSET
     rate_limit_per_s: RatePerS | msgspec.UnsetType | None = msgspec.UNSET
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class ListenerHealth(msgspec.Struct):
+    state: Literal["live", "unreachable", "unknown"]
+    checked_at: datetime | None
+    consecutive_failures: int
+
+
+class ListenerView(msgspec.Struct):
+    """A listener as the API shows it (never its secret)."""
+
+    id: uuid.UUID
+    name: str
+    queue_id: uuid.UUID
+    type: str
+    notify_url: str | None
+    liveness_url: str | None
+    kafka: KafkaTarget | None
+    headers: dict[str, str]
+    timeout_ms: int
+    max_attempts: int
+    retry_schedule_s: list[float]
+    ordered: bool
+    max_in_flight: int
+    rate_limit_per_s: float | None
+    enabled: bool
+    status: Literal["active", "paused", "disabled"]
+    disabled_reason: str | None
+    health: ListenerHealth
+    created_at: datetime
+    updated_at: datetime
+
+
+class ListenerResponse(msgspec.Struct):
+    listener: ListenerView
+    links: SelfLinks = msgspec.field(name=LINKS)
+
+
+class ListenerList(msgspec.Struct):
+    listeners: list[ListenerView]
+    links: PageLinks = msgspec.field(name=LINKS)
+
+
+class SigningSecret(msgspec.Struct):
+    secret: str

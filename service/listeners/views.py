@@ -1,4 +1,4 @@
-"""The listener's public JSON view (never includes its secret)."""
+"""The listener's public view (never includes its secret), built from the model."""
 
 from __future__ import annotations
 
@@ -6,39 +6,47 @@ from typing import Any
 
 from service.config import Settings
 from service.db.models import Listener
+from service.lib.pagination import self_link
+from service.listeners.schemas import KafkaTarget, ListenerHealth, ListenerResponse, ListenerView
 
 
 def listener_href(listener: Listener) -> str:
     return f"/v1/queues/{listener.queue_id}/listeners/{listener.id}"
 
 
-def listener_view(listener: Listener, settings: Settings) -> dict[str, Any]:
+def listener_view(listener: Listener, settings: Settings) -> ListenerView:
     kafka = None
     if listener.kafka_topic is not None:
-        kafka = {"topic": listener.kafka_topic, "key": listener.kafka_key}
-    return {
-        "id": listener.id,
-        "name": listener.name,
-        "queue_id": listener.queue_id,
-        "type": listener.type,
-        "notify_url": listener.notify_url,
-        "liveness_url": listener.liveness_url,
-        "kafka": kafka,
-        "headers": listener.headers,
-        "timeout_ms": listener.timeout_ms,
-        "max_attempts": listener.max_attempts,
-        "retry_schedule_s": listener.retry_schedule_s or list(settings.retry_schedule_s),
-        "ordered": listener.ordered,
-        "max_in_flight": listener.max_in_flight,
-        "rate_limit_per_s": listener.rate_limit_per_s,
-        "enabled": listener.status != "paused",
-        "status": listener.status,
-        "disabled_reason": listener.disabled_reason,
-        "health": {
-            "state": listener.health_state if listener.liveness_url else "unknown",
-            "checked_at": listener.health_checked_at,
-            "consecutive_failures": listener.health_consecutive_failures,
-        },
-        "created_at": listener.created_at,
-        "updated_at": listener.updated_at,
-    }
+        kafka = KafkaTarget(topic=listener.kafka_topic, key=listener.kafka_key)
+    health = ListenerHealth(
+        state=listener.health_state if listener.liveness_url else "unknown",  # type: ignore[arg-type]
+        checked_at=listener.health_checked_at,
+        consecutive_failures=listener.health_consecutive_failures,
+    )
+    headers: dict[str, Any] = listener.headers
+    return ListenerView(
+        id=listener.id,
+        name=listener.name,
+        queue_id=listener.queue_id,
+        type=listener.type,
+        notify_url=listener.notify_url,
+        liveness_url=listener.liveness_url,
+        kafka=kafka,
+        headers={str(k): str(v) for k, v in headers.items()},
+        timeout_ms=listener.timeout_ms,
+        max_attempts=listener.max_attempts,
+        retry_schedule_s=listener.retry_schedule_s or list(settings.retry_schedule_s),
+        ordered=listener.ordered,
+        max_in_flight=listener.max_in_flight,
+        rate_limit_per_s=listener.rate_limit_per_s,
+        enabled=listener.status != "paused",
+        status=listener.status,  # type: ignore[arg-type]
+        disabled_reason=listener.disabled_reason,
+        health=health,
+        created_at=listener.created_at,
+        updated_at=listener.updated_at,
+    )
+
+
+def listener_response(listener: Listener, settings: Settings) -> ListenerResponse:
+    return ListenerResponse(listener_view(listener, settings), self_link(listener_href(listener)))

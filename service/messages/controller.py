@@ -13,18 +13,11 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import Principal, requires
-from service.lib.pagination import (
-    DEFAULT_LIMIT,
-    Cursor,
-    Limit,
-    list_links,
-    page_request,
-    self_link,
-    split_page,
-)
-from service.messages.http import ingest_response, read_ingest_request
+from service.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, page_request, paginate, self_link
+from service.messages.http import INGEST_RESPONSES, ingest_response, read_ingest_request
 from service.messages.ingest import IngestService
 from service.messages.repository import MessageRepository
+from service.messages.schemas import MessageDetail, MessageList
 from service.messages.service import MessageService
 from service.messages.views import delivery_view, message_view
 
@@ -45,6 +38,7 @@ class MessageController(Controller):
         opt=requires("messages:write"),
         request_max_body_size=None,
         summary="Ingest messages (raw, NDJSON, split=array, delimiter; gzip accepted)",
+        responses=INGEST_RESPONSES,
     )
     async def ingest(
         self, request: Request[Principal, Any, State], queue_id: FromPath[uuid.UUID]
@@ -66,13 +60,10 @@ class MessageController(Controller):
         messages: NamedDependency[MessageService],
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-    ) -> dict[str, Any]:
+    ) -> MessageList:
         rows = await messages.page(principal.org_id, queue_id, page_request(limit, cursor))
-        rows, next_id = split_page(rows, limit)
-        return {
-            "messages": [message_view(m) for m in rows],
-            "_links": list_links(f"/v1/queues/{queue_id}/messages", limit, next_id),
-        }
+        page, links = paginate(rows, limit, f"/v1/queues/{queue_id}/messages")
+        return MessageList([message_view(m) for m in page], links)
 
     @get(
         "/{message_id:uuid}",
@@ -85,13 +76,13 @@ class MessageController(Controller):
         message_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         messages: NamedDependency[MessageService],
-    ) -> dict[str, Any]:
+    ) -> MessageDetail:
         message, deliveries = await messages.get(principal.org_id, queue_id, message_id)
-        return {
-            "message": message_view(message),
-            "deliveries": [delivery_view(d) for d in deliveries],
-            "_links": self_link(f"/v1/queues/{queue_id}/messages/{message_id}"),
-        }
+        return MessageDetail(
+            message_view(message),
+            [delivery_view(d) for d in deliveries],
+            self_link(f"/v1/queues/{queue_id}/messages/{message_id}"),
+        )
 
     @get(
         "/{message_id:uuid}/payload",

@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request, Response
+from litestar.openapi.datastructures import ResponseSpec
 
 from service.config import Settings
 from service.errors import BadRequest, PayloadTooLarge
 from service.messages.body import check_encoding, drain, read_body
 from service.messages.ingest import IngestRequest, IngestResponse
+from service.messages.schemas import IngestAccepted, IngestResult
 
 MAX_IDEMPOTENCY_KEY = 255
 DRAIN_FACTOR = 4
@@ -58,6 +60,14 @@ async def read_ingest_request(
         idempotency_key=key,
         original_headers=original_headers,
     )
+
+
+# What ingest answers: the body is built once per request by IngestService (and replayed
+# verbatim for an idempotent repeat), in the shape of these structs.
+INGEST_RESPONSES = {
+    200: ResponseSpec(IngestResult, description="Sync: committed, with each message's id"),
+    202: ResponseSpec(IngestAccepted, description="Committed; the batch has the details"),
+}
 
 
 def ingest_response(result: IngestResponse) -> Response[dict[str, Any]]:

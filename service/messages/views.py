@@ -1,33 +1,21 @@
-"""JSON views of messages and deliveries."""
+"""Views of messages, deliveries and attempts, read from the models' attributes."""
 
 from __future__ import annotations
 
-from typing import Any
+import msgspec
 
-from service.db.models import Delivery, Message
-
-
-def message_view(message: Message) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "queue_id": message.queue_id,
-        "batch_id": message.batch_id,
-        "index": message.index,
-        "content_type": message.content_type,
-        "size": message.size,
-        "received_at": message.received_at,
-    }
+from service.db.models import Attempt, Delivery, Message
+from service.deliveries.schemas import AttemptView, DeliveryView
+from service.messages.schemas import MessageView
 
 
-def delivery_view(delivery: Delivery) -> dict[str, Any]:
-    return {
-        "id": delivery.id,
-        "message_id": delivery.message_id,
-        "listener_id": delivery.listener_id,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "last_status_code": delivery.last_status_code,
-        "last_error": delivery.last_error,
-        "next_attempt_at": delivery.next_attempt_at,
-        "delivered_at": delivery.delivered_at,
-    }
+def message_view(message: Message) -> MessageView:
+    return msgspec.convert(message, MessageView, from_attributes=True)
+
+
+def delivery_view(delivery: Delivery) -> DeliveryView:
+    return msgspec.convert(delivery, DeliveryView, from_attributes=True)
+
+
+def attempt_view(attempt: Attempt) -> AttemptView:
+    return msgspec.convert(attempt, AttemptView, from_attributes=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
@@ -11,37 +10,15 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import Principal, requires
-from service.db.models import Queue
-from service.lib.pagination import (
-    DEFAULT_LIMIT,
-    Cursor,
-    Limit,
-    list_links,
-    page_request,
-    self_link,
-    split_page,
-)
+from service.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, page_request, paginate
 from service.queues.repository import QueueRepository
-from service.queues.schemas import QueueCreate, QueueUpdate
+from service.queues.schemas import QueueCreate, QueueList, QueueResponse, QueueUpdate
 from service.queues.service import QueueService
+from service.queues.views import queue_response, queue_view
 
 
 def provide_service(db_session: NamedDependency[AsyncSession]) -> QueueService:
     return QueueService(QueueRepository(db_session))
-
-
-def queue_view(queue: Queue) -> dict[str, Any]:
-    return {
-        "id": queue.id,
-        "name": queue.name,
-        "retention_days": queue.retention_days,
-        "created_at": queue.created_at,
-        "updated_at": queue.updated_at,
-    }
-
-
-def _single(queue: Queue) -> dict[str, Any]:
-    return {"queue": queue_view(queue), "_links": self_link(f"/v1/queues/{queue.id}")}
 
 
 class QueueController(Controller):
@@ -55,8 +32,8 @@ class QueueController(Controller):
         data: JSONBody[QueueCreate],
         principal: NamedDependency[Principal],
         service: NamedDependency[QueueService],
-    ) -> dict[str, Any]:
-        return _single(await service.create(principal.org_id, data))
+    ) -> QueueResponse:
+        return queue_response(await service.create(principal.org_id, data))
 
     @get(opt=requires("queues:read"), summary="List queues")
     async def list_queues(
@@ -65,13 +42,10 @@ class QueueController(Controller):
         service: NamedDependency[QueueService],
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-    ) -> dict[str, Any]:
+    ) -> QueueList:
         rows = await service.page(principal.org_id, page_request(limit, cursor))
-        rows, next_id = split_page(rows, limit)
-        return {
-            "queues": [queue_view(q) for q in rows],
-            "_links": list_links("/v1/queues", limit, next_id),
-        }
+        page, links = paginate(rows, limit, "/v1/queues")
+        return QueueList([queue_view(q) for q in page], links)
 
     @get("/{queue_id:uuid}", opt=requires("queues:read"), summary="Get a queue")
     async def get_queue(
@@ -79,8 +53,8 @@ class QueueController(Controller):
         queue_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         service: NamedDependency[QueueService],
-    ) -> dict[str, Any]:
-        return _single(await service.get(principal.org_id, queue_id))
+    ) -> QueueResponse:
+        return queue_response(await service.get(principal.org_id, queue_id))
 
     @patch("/{queue_id:uuid}", opt=requires("queues:write"), summary="Update a queue")
     async def update(
@@ -89,8 +63,8 @@ class QueueController(Controller):
         data: JSONBody[QueueUpdate],
         principal: NamedDependency[Principal],
         service: NamedDependency[QueueService],
-    ) -> dict[str, Any]:
-        return _single(await service.update(principal.org_id, queue_id, data))
+    ) -> QueueResponse:
+        return queue_response(await service.update(principal.org_id, queue_id, data))
 
     @delete(
         "/{queue_id:uuid}",

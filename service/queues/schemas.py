@@ -1,10 +1,14 @@
-"""Queue request bodies."""
+"""Queue request and response bodies."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
+
+from service.lib.pagination import LINKS, PageLinks, SelfLinks
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
 RetentionDays = Annotated[int, msgspec.Meta(ge=1, le=3650)]
@@ -18,3 +22,21 @@ class QueueCreate(msgspec.Struct, forbid_unknown_fields=True):
 class QueueUpdate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     retention_days: RetentionDays | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class QueueView(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    retention_days: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class QueueResponse(msgspec.Struct):
+    queue: QueueView
+    links: SelfLinks = msgspec.field(name=LINKS)
+
+
+class QueueList(msgspec.Struct):
+    queues: list[QueueView]
+    links: PageLinks = msgspec.field(name=LINKS)
