@@ -4,7 +4,7 @@ Every process (API or worker) counts into its own registry. A `MetricsPublisher`
 was counted since its last flush to one Redis hash every second, so the API's `/metrics`
 shows totals for the whole deployment whichever process answers the scrape; a worker's
 own port shows that worker alone. Gauges read from Postgres are added by the API at
-scrape time (see service/health/metrics.py).
+scrape time (see service/metrics/gauges.py).
 """
 
 from __future__ import annotations
