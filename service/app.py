@@ -11,11 +11,9 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from redis.asyncio import Redis
 
-from service import __version__
+from service.api_docs import openapi_config, swagger_assets
 from service.auth import ApiKeyAuthentication
 from service.batches.controller import BatchController
 from service.config import Settings
@@ -101,6 +99,7 @@ def create_litestar_app(settings: Settings) -> Litestar:
         route_handlers=[
             HealthController,
             MetricsController,
+            swagger_assets(),
             Router(path="/v1", route_handlers=API_CONTROLLERS),
             # Unversioned paths mean "latest"; hidden from the schema to avoid duplicates.
             Router(path="/", route_handlers=API_CONTROLLERS, include_in_schema=False),
@@ -119,12 +118,7 @@ def create_litestar_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=HeraldRequest,
         logging_config=None,  # service/lib/logs.py configures logging for the process
-        openapi_config=OpenAPIConfig(
-            title="Herald",
-            version=__version__,
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-        ),
+        openapi_config=openapi_config(),
     )
 
 

@@ -455,14 +455,16 @@ async def test_circuit_opens_for_a_failing_listener_without_liveness(
     queue = await org.create_queue()
     listener = await make_listener(org, receiver, queue["id"], "tripped", retry_schedule_s=[0.05])
     receiver.on("tripped", statuses(500))
-    body = b"".join(b"%d\n" % n for n in range(40))
+    # Enough messages that a fast machine cannot try them all before the first failures
+    # are recorded (a drain keeps up to max_in_flight going while its outcomes commit).
+    body = b"".join(b"%d\n" % n for n in range(400))
     await send(org, queue["id"], body, **{"content-type": "application/x-ndjson"})
     await wait_for(lambda: len(receiver.at("tripped")) >= 5, what="failures")
     count = len(receiver.at("tripped"))
-    assert count < 40  # the circuit opened before every message was tried
+    assert count < 400  # the circuit opened before every message was tried
     receiver.on("tripped", statuses(200))
     await wait_for(
-        lambda: _all_delivered(org, queue["id"], listener["id"], 40), timeout_s=30, what="recovered"
+        lambda: _all_delivered(org, queue["id"], listener["id"], 400), timeout_s=30, what="recovered"
     )
     assert uuid.UUID(listener["id"])
 
