@@ -1,6 +1,7 @@
 """Engine and session factory built from Settings; the only place connections are configured."""
 
 import asyncpg
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -62,3 +63,11 @@ async def _keep_session(_: asyncpg.Connection) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def check_writable(engine: AsyncEngine) -> None:
+    """Raises unless Postgres answers and accepts writes (a standby is read-only)."""
+    async with engine.connect() as connection:
+        read_only = await connection.scalar(text("SELECT current_setting('transaction_read_only')"))
+    if read_only == "on":
+        raise RuntimeError("Postgres is read-only")

@@ -8,8 +8,8 @@ from typing import Any, Literal
 import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
-from sqlalchemy import text
 
+from service.db.engine import check_writable
 from service.errors import Unavailable
 
 READY_TIMEOUT_S = 2.0
@@ -39,18 +39,12 @@ class HealthController(Controller):
 
     @get("/ready", summary="200 when Postgres (writable) and Redis answer, else 503")
     async def ready(self, state: State) -> Ready:
-        checks = ReadyChecks(await _check(_postgres(state)), await _check(_redis(state)))
+        postgres = await _check(check_writable(state.engine))
+        checks = ReadyChecks(postgres, await _check(_redis(state)))
         failed = [name for name in ("postgres", "redis") if not getattr(checks, name)]
         if failed:
             raise Unavailable(f"Not ready: {', '.join(failed)} unavailable", retry_after_s=2)
         return Ready(checks)
-
-
-async def _postgres(state: State) -> None:
-    async with state.engine.connect() as connection:
-        read_only = await connection.scalar(text("SELECT current_setting('transaction_read_only')"))
-        if read_only == "on":
-            raise RuntimeError("Postgres is read-only")
 
 
 async def _redis(state: State) -> None:
