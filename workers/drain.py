@@ -26,16 +26,13 @@ from workers.pacing import TokenBucket, lease_s
 from workers.policy import Decision
 from workers.recorder import AttemptRecord
 from workers.sinks import Sink, SinkResult, internal_error
+from workers.slots import Slots
 from workers.wake_signals import Watch
 
 log = structlog.get_logger("herald.drain")
 Sending = asyncio.Task[None]
 
 IDLE_POLL_S = 0.05
-# Sends may run ahead of their recorded outcomes by this many times max_in_flight.
-RECORDING_BACKLOG = 4
-CLAIM_FRACTION = 4  # a claim waits for max_in_flight / CLAIM_FRACTION free slots
-PIPELINED_CLAIMS = 2  # a batching sink's claims under way at once (see _claim_size)
 LINGER_S = 2.0
 # Outcomes wait this long to be recorded together (a slot is free once its outcome is known):
 # recorded each event-loop turn, 2,900 live messages/s took 300 statements/s of 9 each.
@@ -59,11 +56,10 @@ class Drain:
         # being recorded.
         self.in_flight: dict[Sending, list[ClaimedDelivery]] = {}
         self.waiting: deque[ClaimedDelivery] = deque()
-        self.sending = 0  # claimed and not yet sent: what max_in_flight counts
+        self.slots = Slots()
         self.outcomes: list[AttemptRecord] = []
         self.effects: list[tuple[ListenerConfig, Decision]] = []
         self.recording: dict[asyncio.Future[None], int] = {}  # -> outcomes in the group
-        self.unrecorded = 0  # outcomes not yet committed
         self.listener: ListenerConfig | None = None
         self.bucket: TokenBucket | None = None
         self.loaded_at = 0.0  # event loop time of the listener's last load
@@ -111,14 +107,14 @@ class Drain:
             can_claim = self._can_claim()
             if can_claim and not more:
                 more = await self._heard_of_work()
-            if can_claim and more and (free := self._free_slots()) >= self._claim_min():
-                wanted = min(free, self._claim_size())
+            if can_claim and more and self._may_claim():
+                wanted = min(self._free_slots(), self._claim_size())
                 claimed = await self._claim(wanted)
                 more = len(claimed) == wanted  # a short claim means the queue is drained
                 self._start(claimed)
-                if more and self._free_slots() >= self._claim_min():
+                if more and self._may_claim():
                     continue  # claim the next part before waiting on any send
-            if self._idle():
+            if self.slots.idle:
                 if can_claim and (more or await self._heard_of_work()):
                     more = True
                     continue
@@ -156,11 +152,8 @@ class Drain:
         or nothing left under way (one wake-up per claim rather than per delivery)."""
         if self.woken.is_set():
             return
-        if self._idle() or (self.listener is not None and self._free_slots() >= self._claim_min()):
+        if self.slots.idle or (self.listener is not None and self._may_claim()):
             self.woken.set()
-
-    def _idle(self) -> bool:
-        return not self.sending and not self.unrecorded
 
     @property
     def woken(self) -> asyncio.Event:
@@ -184,7 +177,7 @@ class Drain:
         recorded.add_done_callback(self._recorded_group)
 
     def _recorded_group(self, future: asyncio.Future[None]) -> None:
-        self.unrecorded -= self.recording.pop(future)
+        self.slots.unrecorded -= self.recording.pop(future)
         self._wake_when_ready()
         if not future.cancelled() and future.exception() is not None:
             log.error("recording attempts failed", exc_info=future.exception())
@@ -233,34 +226,22 @@ class Drain:
 
     def _free_slots(self) -> int:
         assert self.listener is not None
-        if self.listener.ordered or self.listener.half_open:
-            # The next claim depends on this outcome being recorded first.
-            return 0 if not self._idle() else 1
-        limit = self.listener.claim_limit
-        unrecorded = self.sending + self.unrecorded
-        return max(0, min(limit - self.sending, RECORDING_BACKLOG * limit - unrecorded))
+        return self.slots.free(self.listener)
 
-    def _claim_min(self) -> int:
-        """Free slots worth a claim: a claim per freed slot would cost a round trip each."""
+    def _may_claim(self) -> bool:
         assert self.listener is not None
-        if self.listener.ordered or self.listener.half_open:
-            return 1
-        return max(1, self.listener.claim_limit // CLAIM_FRACTION)
+        return self.slots.can_claim(self.listener)
 
     def _claim_size(self) -> int:
-        """A sink that sends a claim as one batch gets it in parts, so that the next part
-        is claimed while the last is being sent rather than after."""
         assert self.listener is not None
-        limit = self.listener.claim_limit
-        if self.ctx.sinks[self.listener.type].batches:
-            return max(1, limit // PIPELINED_CLAIMS)
-        return limit
+        batches = self.ctx.sinks[self.listener.type].batches
+        return self.slots.claim_size(self.listener, batches=batches)
 
     async def _claim(self, free: int) -> list[ClaimedDelivery]:
         listener = self.listener
         assert listener is not None
         rate, margin_s = listener.rate_limit_per_s, self.ctx.settings.lease_s
-        lease = lease_s(margin_s, listener.timeout_s, self.sending + free, rate)
+        lease = lease_s(margin_s, listener.timeout_s, self.slots.sending + free, rate)
         if listener.ordered:
             return await claim_oldest(self.ctx.pool, self.listener_id, listener.queue_id, lease)
         return await claim_due(self.ctx.pool, self.listener_id, listener.queue_id, free, lease)
@@ -282,7 +263,7 @@ class Drain:
         if not claimed:
             return
         sink = self.ctx.sinks[self.listener.type]
-        self.sending += len(claimed)
+        self.slots.sending += len(claimed)
         if sink.batches and self.bucket is None:
             task = asyncio.create_task(self._send_together(sink, claimed))
             self.in_flight[task] = claimed
@@ -342,7 +323,7 @@ class Drain:
             log.error("delivery task failed", exc_info=True)
             results = [internal_error(exc)] * len(group)
         finally:
-            self.sending -= len(group)
+            self.slots.sending -= len(group)
         self.sent += len(results)
         if not self.outcomes:  # the first since the last flush
             if self._claims_wait_for_records():
@@ -364,7 +345,7 @@ class Drain:
         (see _flush_outcomes)."""
         decision = judge(listener, delivery, result)
         self.outcomes.append(attempt_record(listener, delivery, result, decision))
-        self.unrecorded += 1
+        self.slots.unrecorded += 1
         if changes_listener(listener, decision):
             self.effects.append((listener, decision))
 
