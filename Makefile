@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 LOCK := requirements.lock
 PYTEST_WORKERS ?= 2
+# The browser tests drive Debian's Chromium through Playwright (no browser download).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install lock dev test lint typecheck pytest clean bench bench-quick soak
 
@@ -35,7 +38,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+pytest: install $(CHROMIUM)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
