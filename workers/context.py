@@ -11,7 +11,7 @@ from arq.connections import ArqRedis
 
 from service.config import Settings
 from service.db.engine import create_pg_pool
-from service.deliveries.wakeup import Waker
+from service.deliveries.wakeup import Waker, WakeSignals
 from service.lib.metrics import MetricsPublisher
 from service.lib.secrets import SecretBox
 from workers.egress import Egress
@@ -19,7 +19,6 @@ from workers.metrics_server import serve_metrics
 from workers.recorder import Recorder
 from workers.sinks import Sink
 from workers.sinks.http import HttpSink
-from workers.wake_signals import WakeSignals
 
 # Every worker statement finds its rows by key, in tables that stay in memory while they
 # are hot: at the default random_page_cost of 4 the planner chose to scan all 100,000

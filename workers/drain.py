@@ -1,9 +1,10 @@
 """Draining one listener: claim due deliveries, send them (up to max_in_flight at once),
 record each outcome, until nothing is due.
 
-At most one drain per listener runs at a time (see drain_lock). The drain stops claiming
-once the listener is paused, disabled, deleted or unreachable (seen within
-LISTENER_MAX_AGE_S), as soon as its circuit opens, or when the worker shuts down.
+At most one drain per listener runs at a time (its turn, in the wake-up protocol of
+service/deliveries/wakeup.py). The drain stops claiming once the listener is paused,
+disabled, deleted or unreachable (seen within LISTENER_MAX_AGE_S), as soon as its circuit
+opens, or when the worker shuts down.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ from collections.abc import Awaitable
 
 import structlog
 
-from service.deliveries.wakeup import dirty_key, queued_key
+from service.deliveries.wakeup import Watch, drain_turn, take_dirty, woken_since
 from workers.claims import ClaimedDelivery, claim_due, claim_oldest, release
 from workers.context import WorkerContext
-from workers.drain_lock import drain_lock
 from workers.listeners import ListenerConfig, load_listener
 from workers.outcomes import attempt_record, change_listener, changes_listener, judge
 from workers.pacing import TokenBucket, lease_s
@@ -27,7 +27,6 @@ from workers.policy import Decision
 from workers.recorder import AttemptRecord
 from workers.sinks import Sink, SinkResult, internal_error
 from workers.slots import Slots
-from workers.wake_signals import Watch
 
 log = structlog.get_logger("herald.drain")
 Sending = asyncio.Task[None]
@@ -79,10 +78,9 @@ class Drain:
         """Returns how many attempts it made (0 when another drain holds the listener)."""
         redis = self.ctx.redis
         structlog.contextvars.bind_contextvars(listener_id=str(self.listener_id))
-        async with drain_lock(redis, self.listener_id) as held:
+        async with drain_turn(redis, self.listener_id) as held:
             if not held:
                 return 0
-            await redis.delete(queued_key(self.listener_id), dirty_key(self.listener_id))
             try:
                 with self.ctx.wake_signals.watch(self.listener_id) as self.watch:
                     await self._loop()
@@ -91,10 +89,8 @@ class Drain:
             except BaseException:  # cancelled, or Redis/Postgres gone mid-drain
                 await self._give_back()
                 raise
-            # From here on a wake-up must queue a new drain rather than count on this one.
-            await redis.delete(queued_key(self.listener_id))
         # A wake-up that came while we were leaving found the lock held: honour it now.
-        if await redis.exists(dirty_key(self.listener_id)) and not self.ctx.stopping.is_set():
+        if await woken_since(redis, self.listener_id) and not self.ctx.stopping.is_set():
             await self.ctx.waker.wake_now([self.listener_id], force=True)
         return self.sent
 
@@ -256,7 +252,7 @@ class Drain:
 
     async def _consume_dirty(self) -> bool:
         self.dirty_read_at = asyncio.get_running_loop().time()
-        return bool(await self.ctx.redis.getdel(dirty_key(self.listener_id)))
+        return await take_dirty(self.ctx.redis, self.listener_id)
 
     def _start(self, claimed: list[ClaimedDelivery]) -> None:
         assert self.listener is not None

@@ -1,27 +1,48 @@
-"""Waking listener drains after a commit: a dirty flag, and an arq job unless one was queued
-in the last moments.
+"""Waking listener drains: the one protocol between the API (and anything else that makes
+work due) and the workers. Postgres owns the work; Redis only says where to look, and the
+sweeper re-wakes every listener with due work each second, so a lost wake-up costs
+latency, never a delivery.
 
-Redis only wakes workers; if a wake-up is lost the sweeper finds the work in Postgres.
-Wake-ups made in the same turn of the event loop are sent together (the requests a group
-commit answers all resume in one turn), and a `queued` marker keeps a burst of requests
-from queueing more than one drain job per listener. A drain that is already running sees
-the dirty flag; the drain lock (see workers/drain_lock.py) keeps a second one from starting.
+After a commit, `Waker.wake` does four things per listener, in one Redis round trip for
+all the wake-ups of one event-loop turn (a group commit's callers all resume in one):
+- sets the `dirty` flag (work came);
+- sets the `queued` marker unless it is set (NX, QUEUED_TTL_MS), so that a burst of
+  requests queues one drain job, not one each;
+- publishes the listener's id (a hint to a drain already running, for latency);
+- enqueues the arq job `drain_listener` when the marker was new.
+
+A drain (workers/drain.py) runs inside `drain_turn`: it holds the listener's lock (at
+most one drain per listener, renewed while held, lapsing within LOCK_TTL_S if its worker
+dies), clears `queued` and `dirty` when it starts, and clears `queued` again when it ends,
+so a wake-up after that queues a new drain. While it runs it takes a pub/sub signal
+(`Watch`) as news of work, and reads the `dirty` flag now and then for signals pub/sub
+lost. A wake-up that came while it was leaving finds the lock held: the drain checks
+`dirty` once it has let go and wakes the listener again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
 
 from arq.connections import ArqRedis
+from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError
+
+from service.lib.pubsub import Subscription
 
 logger = logging.getLogger("herald.wakeup")
 
 DRAIN_JOB = "drain_listener"
 DIRTY_TTL_S = 60
 QUEUED_TTL_MS = 2000
+LOCK_TTL_S = 10.0
+RENEW_EVERY_S = LOCK_TTL_S / 3
 
 
 def dirty_key(listener_id: uuid.UUID | str) -> str:
@@ -35,6 +56,10 @@ def wake_channel(arq_queue_name: str) -> str:
 
 def queued_key(listener_id: uuid.UUID | str) -> str:
     return f"herald:queued:{listener_id}"
+
+
+def lock_key(listener_id: uuid.UUID) -> str:
+    return f"herald:draining:{listener_id}"
 
 
 class Waker:
@@ -88,3 +113,84 @@ class Waker:
     async def close(self) -> None:
         if self._flushing is not None:
             await asyncio.gather(self._flushing, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def drain_turn(redis: Redis, listener_id: uuid.UUID) -> AsyncIterator[bool]:
+    """Yields True when this drain holds the listener (the lock, renewed while held, with
+    the listener's markers cleared), False when another drain does."""
+    lock = Lock(redis, lock_key(listener_id), timeout=LOCK_TTL_S, blocking=False)
+    if not await lock.acquire():
+        yield False
+        return
+    renewer = asyncio.create_task(_renew(lock))
+    try:
+        await redis.delete(queued_key(listener_id), dirty_key(listener_id))
+        yield True
+        # From here on a wake-up must queue a new drain rather than count on this one.
+        await redis.delete(queued_key(listener_id))
+    finally:
+        renewer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await renewer
+        with contextlib.suppress(LockError, Exception):
+            await asyncio.shield(lock.release())
+
+
+async def _renew(lock: Lock) -> None:
+    while True:
+        await asyncio.sleep(RENEW_EVERY_S)
+        await lock.reacquire()
+
+
+async def take_dirty(redis: Redis, listener_id: uuid.UUID) -> bool:
+    """Whether work came since the flag was last taken (and takes it)."""
+    return bool(await redis.getdel(dirty_key(listener_id)))
+
+
+async def woken_since(redis: Redis, listener_id: uuid.UUID) -> bool:
+    """Whether work came since the drain's turn began (the flag is left for the next)."""
+    return bool(await redis.exists(dirty_key(listener_id)))
+
+
+@dataclass(eq=False)
+class Watch:
+    """`event` is set by every signal, and by the drain itself when it has made progress;
+    `signalled` says a signal came since the drain last took it."""
+
+    event: asyncio.Event = field(default_factory=asyncio.Event)
+    signalled: bool = False
+
+    def take_signal(self) -> bool:
+        signalled, self.signalled = self.signalled, False
+        return signalled
+
+
+class WakeSignals:
+    """A worker's subscription to the wake-up channel: marks the Watch of each woken
+    listener draining here."""
+
+    def __init__(self, redis: Redis, arq_queue_name: str) -> None:
+        self._watches: dict[uuid.UUID, Watch] = {}
+        self._subscription = Subscription(redis, wake_channel(arq_queue_name), self._signal)
+
+    @contextlib.contextmanager
+    def watch(self, listener_id: uuid.UUID) -> Iterator[Watch]:
+        """Marked whenever `listener_id` is woken, while the block runs."""
+        watch = self._watches[listener_id] = Watch()
+        try:
+            yield watch
+        finally:
+            if self._watches.get(listener_id) is watch:
+                del self._watches[listener_id]
+
+    async def close(self) -> None:
+        await self._subscription.close()
+
+    def _signal(self, data: bytes) -> None:
+        for raw in data.split(b","):
+            with contextlib.suppress(ValueError):
+                watch = self._watches.get(uuid.UUID(raw.decode()))
+                if watch is not None:
+                    watch.signalled = True
+                    watch.event.set()
