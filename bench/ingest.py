@@ -58,7 +58,7 @@ async def ingest_single(bench: Bench) -> dict[str, Any]:
         "value": herald.rate,
         "baseline": baseline.rate,
         "unit": "req/s",
-        "target": 0.6,
+        "target": 0.4,
         "errors": herald.errors,
     }
 

@@ -32,7 +32,6 @@ from service.lib.ratelimit import RequestRateLimiter
 from service.lib.secrets import SecretBox
 from service.listeners.controller import ListenerController
 from service.messages.controller import MessageController
-from service.messages.fast_path import IngestFastPath
 from service.messages.ingest import IngestService
 from service.messages.writer import GroupCommitWriter
 from service.metrics.controller import MetricsController
@@ -53,12 +52,8 @@ API_CONTROLLERS = [
 UNAUTHENTICATED_PATHS = [r"^/health/", r"^/metrics", r"^/schema", r"^(/v1)?/inlets/"]
 
 
-def create_app(settings: Settings | None = None) -> IngestFastPath:
-    """The application servers run: Litestar, with ingest's fast path in front."""
-    return IngestFastPath(create_litestar_app(settings or Settings()))
-
-
-def create_litestar_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:

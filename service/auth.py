@@ -1,4 +1,5 @@
-"""API key authentication (three header forms) and the scope each route requires."""
+"""API key authentication (three header forms), the scope each route requires, and the
+per-key request rate limit."""
 
 from __future__ import annotations
 
@@ -37,29 +38,24 @@ def key_from_headers(headers: Any) -> str | None:
     return None
 
 
-async def authenticate(headers: Any, api_keys: Any, scope: str | None) -> tuple[str, Principal]:
-    """The request's key and principal (service/keys/cache.py: a deleted key stops working
-    at once); raises 401 without a valid key, 403 when the key lacks `scope`."""
-    key = key_from_headers(headers)
-    if key is None:
-        raise Unauthorized("An API key is required (X-API-KEY or Authorization header)")
-    principal: Principal | None = await api_keys.principal(key)
-    if principal is None:
-        raise Unauthorized("The API key is not valid")
-    if scope is not None and not principal.allows(scope):
-        raise Forbidden(f"This API key lacks the '{scope}' scope")
-    return key, principal
-
-
 class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        key, principal = await authenticate(
-            connection.headers,
-            connection.app.state.api_keys,
-            connection.route_handler.opt.get(REQUIRED_SCOPE),
-        )
+        """The request's principal (service/keys/cache.py: a deleted key stops working at
+        once); 401 without a valid key, 403 when the key lacks the route's scope, 429 over
+        the key's rate limit."""
+        state = connection.app.state
+        key = key_from_headers(connection.headers)
+        if key is None:
+            raise Unauthorized("An API key is required (X-API-KEY or Authorization header)")
+        principal: Principal | None = await state.api_keys.principal(key)
+        if principal is None:
+            raise Unauthorized("The API key is not valid")
+        scope = connection.route_handler.opt.get(REQUIRED_SCOPE)
+        if scope is not None and not principal.allows(scope):
+            raise Forbidden(f"This API key lacks the '{scope}' scope")
+        state.rate_limiter.check(str(principal.key_id))
         return AuthenticationResult(user=principal, auth=key)
 
 

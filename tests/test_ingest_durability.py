@@ -25,21 +25,28 @@ from service.migrate import upgrade
 from tests.conftest import Org, assert_problem, make_settings, new_org
 
 
-async def test_rate_limit_per_key_answers_429_with_retry_after(
+async def test_rate_limit_per_key_and_per_inlet_answers_429_with_retry_after(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     app = create_app(make_settings(rate_limit_per_s=5))
     async with AsyncTestClient(app=app, base_url="http://herald.test") as client:
         org = await new_org(sessionmaker, client)
         queue = await org.create_queue()
-        responses = await asyncio.gather(
+        created = await org.post(f"/v1/queues/{queue['id']}/inlets", json={"name": "x"})
+        inlet_url = created.json()["inlet"]["url"]
+        ingests = await asyncio.gather(
             *(org.post(f"/v1/queues/{queue['id']}/messages", content=b"x") for _ in range(20))
         )
-    codes = [r.status_code for r in responses]
-    assert codes.count(202) <= 10 and 429 in codes
-    limited = next(r for r in responses if r.status_code == 429)
-    assert_problem(limited, 429)
-    assert 1 <= int(limited.headers["retry-after"]) <= 2
+        reads = await asyncio.gather(*(org.get("/v1/queues") for _ in range(20)))
+        inlet_posts = await asyncio.gather(
+            *(client.post(inlet_url, content=b"x") for _ in range(20))
+        )
+    for responses in (ingests, reads, inlet_posts):
+        codes = [r.status_code for r in responses]
+        assert codes.count(429) >= 10, codes
+        limited = next(r for r in responses if r.status_code == 429)
+        assert_problem(limited, 429)
+        assert 1 <= int(limited.headers["retry-after"]) <= 2
 
 
 async def _admin(sql: str) -> None:

@@ -6,19 +6,18 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import Principal, requires
 from service.db.models import Inlet
+from service.inlets.auth import InletAuthentication
 from service.inlets.repository import InletRepository
 from service.inlets.schemas import InletCreate, InletList, InletResponse, InletView
 from service.inlets.service import InletService, forwardable_headers
 from service.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, page_request, paginate, self_link
-from service.messages.http import INGEST_RESPONSES, ingest_response, read_ingest_request
-from service.messages.ingest import IngestService
+from service.messages.http import INGEST_RESPONSES, ingest_messages
 from service.queues.repository import QueueRepository
 
 
@@ -96,15 +95,10 @@ class InletController(Controller):
         await inlets.delete(principal.org_id, queue_id, inlet_id)
 
 
-async def _resolve(state: State, token: str) -> Inlet:
-    # A short session of its own: no connection is held while the body streams in.
-    async with state.sessionmaker() as session:
-        return await provide_inlets(session).resolve(token)
-
-
 class InletIngestController(Controller):
     path = "/inlets"
     tags = ["inlets"]
+    middleware = [InletAuthentication]
 
     @post(
         "/{token:str}",
@@ -113,17 +107,11 @@ class InletIngestController(Controller):
         summary="Receive a third-party webhook",
         responses=INGEST_RESPONSES,
     )
-    async def receive(
-        self, token: FromPath[str], request: Request[Any, Any, Any], state: State
-    ) -> Response[dict[str, Any]]:
-        inlet = await _resolve(state, token)
-        state.rate_limiter.check(f"inlet:{inlet.id}")
-        ingest: IngestService = state.ingest
-        parsed = await read_ingest_request(
+    async def receive(self, request: Request[Inlet, Any, Any]) -> Response[dict[str, Any]]:
+        inlet = request.user
+        return await ingest_messages(
             request,
-            ingest.settings,
             org_id=inlet.org_id,
             queue_id=inlet.queue_id,
             original_headers=forwardable_headers(list(request.headers.multi_items())),
         )
-        return ingest_response(await ingest.ingest(parsed))

@@ -1,9 +1,9 @@
-"""The HTTP side of ingest, shared by the messages and inlet routes: request -> IngestRequest."""
+"""The HTTP side of ingest, shared by the messages and inlet routes: request -> IngestRequest
+-> IngestService -> response."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request, Response
@@ -12,7 +12,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from service.config import Settings
 from service.errors import BadRequest, PayloadTooLarge
 from service.messages.body import check_encoding, drain, read_body
-from service.messages.ingest import IngestRequest, IngestResponse
+from service.messages.ingest import IngestRequest, IngestService
 from service.messages.schemas import IngestAccepted, IngestResult
 
 MAX_IDEMPOTENCY_KEY = 255
@@ -27,16 +27,14 @@ async def read_ingest_request(
     org_id: uuid.UUID,
     queue_id: uuid.UUID,
     original_headers: dict[str, str] | None = None,
-    stream: AsyncIterator[bytes] | None = None,
 ) -> IngestRequest:
-    """Reads and decodes the body (from `stream`, else the request's) within the limits;
-    raises 400, 413 or 415."""
+    """Reads and decodes the body within the limits; raises 400, 413 or 415."""
     headers = request.headers
     gzipped = check_encoding(headers.get("content-encoding"))
     limit = settings.max_request_bytes
     drain_limit = DRAIN_FACTOR * limit
     declared = headers.get("content-length")
-    stream = stream or request.stream()
+    stream = request.stream()
     if declared and declared.isdigit() and int(declared) > limit:
         await drain(stream, drain_limit)
         raise PayloadTooLarge(f"the request body is over the limit of {limit} bytes")
@@ -70,5 +68,21 @@ INGEST_RESPONSES = {
 }
 
 
-def ingest_response(result: IngestResponse) -> Response[dict[str, Any]]:
+async def ingest_messages(
+    request: Request[Any, Any, Any],
+    *,
+    org_id: uuid.UUID,
+    queue_id: uuid.UUID,
+    original_headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    """The one ingest path: the request's messages stored in the queue, and the answer."""
+    service: IngestService = request.app.state.ingest
+    parsed = await read_ingest_request(
+        request,
+        service.settings,
+        org_id=org_id,
+        queue_id=queue_id,
+        original_headers=original_headers,
+    )
+    result = await service.ingest(parsed)
     return Response(content=result.body, status_code=result.status_code)
