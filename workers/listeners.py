@@ -12,6 +12,7 @@ from functools import cached_property
 import asyncpg
 
 from service import __version__
+from service.deliveries.state import CANCEL_OPEN
 from service.lib import signing
 from service.lib.secrets import SecretBox
 from service.lib.ssrf import UnsafeTarget
@@ -147,12 +148,7 @@ async def disable_gone(pool: asyncpg.Pool, listener_id: uuid.UUID) -> None:
             listener_id,
             "the endpoint answered 410 Gone",
         )
-        await connection.execute(
-            "UPDATE deliveries SET status = 'cancelled', next_attempt_at = NULL,"
-            " lease_expires_at = NULL"
-            " WHERE listener_id = $1 AND status IN ('pending', 'in_flight')",
-            listener_id,
-        )
+        await connection.execute(CANCEL_OPEN, [listener_id])
 
 
 async def record_success(pool: asyncpg.Pool, listener_id: uuid.UUID) -> None:

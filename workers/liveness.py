@@ -81,9 +81,7 @@ async def _probe_and_record(herald: WorkerContext, listener_id: uuid.UUID, url: 
             return True
         return False
     log.info("liveness probe failed", listener_id=str(listener_id), reason=failure)
-    await herald.pool.execute(
-        PROBE_FAILED, listener_id, herald.settings.liveness_failure_threshold
-    )
+    await herald.pool.execute(PROBE_FAILED, listener_id, herald.settings.liveness_failure_threshold)
     return False
 
 

@@ -9,6 +9,7 @@ import asyncpg
 import structlog
 
 from service.config import Settings
+from service.deliveries.state import DELIVERED, FAILED, PENDING
 from service.lib.metrics import count_attempt
 from workers.claims import ClaimedDelivery
 from workers.listeners import ListenerConfig, disable_gone, record_failure, record_success
@@ -19,11 +20,11 @@ from workers.sinks import SinkResult
 log = structlog.get_logger("herald.drain")
 
 STATUS_BY_VERDICT = {
-    Verdict.DELIVERED: "delivered",
-    Verdict.RETRY: "pending",
-    Verdict.FAILED: "failed",
-    Verdict.GONE: "failed",
-    Verdict.REJECTED: "failed",
+    Verdict.DELIVERED: DELIVERED,
+    Verdict.RETRY: PENDING,
+    Verdict.FAILED: FAILED,
+    Verdict.GONE: FAILED,
+    Verdict.REJECTED: FAILED,
 }
 
 
@@ -96,7 +97,7 @@ def attempt_record(
     """The attempts log's row for this attempt, with the delivery's state after it."""
     outcome = result.outcome
     status = STATUS_BY_VERDICT[decision.verdict]
-    retry_at = decision.next_attempt_at if status == "pending" else None
+    retry_at = decision.next_attempt_at if status is PENDING else None
     return AttemptRecord(
         listener.id,
         delivery.message_id,

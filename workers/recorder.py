@@ -1,4 +1,5 @@
-"""Recording attempt outcomes in batches: one statement per group of attempts.
+"""Recording attempt outcomes in batches: one statement (RECORD_OUTCOMES in
+service/deliveries/state.py) per group of attempts.
 
 Like ingest, outcomes that finish at about the same time share a transaction, so the
 record step costs a few microseconds per delivery instead of a commit each.
@@ -13,6 +14,7 @@ from typing import NamedTuple
 import asyncpg
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from service.deliveries.state import RECORD_OUTCOMES, DeliveryStatus
 from service.lib.group_commit import GroupCommitter
 
 WRITE_ATTEMPTS = 4
@@ -24,51 +26,6 @@ CONNECTION_ERRORS = (
     OSError,
 )
 
-# One statement, so one round trip and no BEGIN/COMMIT of its own: the delivery rows take
-# the outcome and the attempts log gains a row each. The guard on status and attempts keeps
-# a late result (after the lease ran out and the delivery was claimed again, or after it
-# was cancelled) from overwriting newer state; its attempt is still logged. Times come as
-# unix seconds: a float encodes several times faster than a datetime.
-#
-# Each delivery row is found by its key, then updated by its ctid: the plan is then one
-# lookup per outcome whatever the statistics say. Joined to the outcomes by key, with the
-# statistics seeing almost no row in flight (the normal case), the planner scanned the
-# whole table and compared every in-flight row with every outcome: 174 ms for 512 outcomes
-# on 50,000 deliveries instead of 7. The status the guard expects comes from the outcomes'
-# side for the same reason (as a constant, its estimate of one row made a generic plan
-# compare each row with each outcome). A row that another transaction changes during the
-# statement is skipped (its attempt is still logged). That change is almost always one the
-# guard refuses anyway (lease expired, cancelled); the exception, a listener made ordered
-# while its deliveries are in flight, leaves the delivery to be sent again after its lease.
-RECORD_OUTCOMES = """
-    WITH v AS (
-        SELECT o.*, to_timestamp(o.started_at) AS started
-          FROM unnest($1::attempt_outcome[]) o
-    ), target AS MATERIALIZED (
-        SELECT v.*, found.ctid AS row_ctid, 'in_flight'::text AS open_status
-          FROM v CROSS JOIN LATERAL (
-              SELECT ctid FROM deliveries
-               WHERE listener_id = v.listener_id AND message_id = v.message_id
-              OFFSET 0
-          ) found
-    ), updated AS (
-        UPDATE deliveries d
-           SET status = t.status, next_attempt_at = to_timestamp(t.next_attempt_at),
-               lease_expires_at = NULL, last_status_code = t.status_code, last_error = t.error,
-               delivered_at = CASE WHEN t.status = 'delivered'
-                                   THEN t.started + make_interval(secs => t.duration_ms / 1000.0)
-                              END
-          FROM target t
-         WHERE d.ctid = t.row_ctid AND d.status = t.open_status AND d.attempts = t.number
-    )
-    INSERT INTO attempts (listener_id, message_id, number, started_at, duration_ms,
-                          status_code, error, response_body)
-    SELECT listener_id, message_id, number, started, duration_ms, status_code, error,
-           response_body
-      FROM v
-    ON CONFLICT (listener_id, message_id, number) DO NOTHING
-"""
-
 
 class AttemptRecord(NamedTuple):
     """One attempt and the delivery's state after it; the fields are those of the
@@ -77,7 +34,7 @@ class AttemptRecord(NamedTuple):
     listener_id: uuid.UUID
     message_id: uuid.UUID  # names the delivery within its listener
     number: int
-    new_status: str
+    new_status: DeliveryStatus
     status_code: int | None
     error: str | None
     started_at: float  # unix seconds

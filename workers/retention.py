@@ -19,26 +19,9 @@ from typing import Any
 import asyncpg
 
 from service.db.base import utcnow
+from service.deliveries.state import PURGE_MESSAGES
 from workers.context import WorkerContext
 
-PURGE_MESSAGES = """
-    WITH doomed AS (
-        SELECT m.id FROM messages m
-         WHERE m.queue_id = $1 AND m.id < $2
-           AND NOT ($4 AND EXISTS (SELECT FROM deliveries d
-                                    WHERE d.listener_id = ANY($5::uuid[]) AND d.message_id = m.id
-                                      AND d.status IN ('pending', 'in_flight')))
-         ORDER BY m.id
-         LIMIT $3
-    ), gone_deliveries AS (
-        DELETE FROM deliveries d USING doomed
-         WHERE d.listener_id = ANY($5::uuid[]) AND d.message_id = doomed.id
-    ), gone_attempts AS (
-        DELETE FROM attempts a USING doomed
-         WHERE a.listener_id = ANY($5::uuid[]) AND a.message_id = doomed.id
-    )
-    DELETE FROM messages m USING doomed WHERE m.queue_id = $1 AND m.id = doomed.id
-"""
 PURGE_BATCHES = """
     WITH gone AS (
         DELETE FROM batches b

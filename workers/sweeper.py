@@ -13,26 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.deliveries.state import EXPIRE_LEASES, ORDERED_STRAGGLERS, PENDING
 from workers.context import WorkerContext
 
-# The rows are updated by the row address they were locked at (a TID scan), not through a
-# join the planner could turn into a scan of the whole table (see workers/claims.py).
-RELEASE_EXPIRED_LEASES = """
-    UPDATE deliveries
-       SET status = 'pending', lease_expires_at = NULL, next_attempt_at = now()
-     WHERE ctid = ANY(ARRAY(
-        SELECT ctid FROM deliveries
-         WHERE status = 'in_flight' AND lease_expires_at < now()
-         ORDER BY lease_expires_at
-         LIMIT $1
-         FOR UPDATE SKIP LOCKED))
-"""
-LISTENERS_WITH_DUE_WORK = """
+LISTENERS_WITH_DUE_WORK = f"""
     SELECT l.id FROM listeners l
      WHERE l.status = 'active' AND l.deleted_at IS NULL AND l.health_state <> 'unreachable'
        AND (l.circuit_open_until IS NULL OR l.circuit_open_until <= now())
        AND EXISTS (SELECT 1 FROM deliveries d
-                    WHERE d.listener_id = l.id AND d.status = 'pending'
+                    WHERE d.listener_id = l.id AND d.status = '{PENDING}'
                       AND d.next_attempt_at <= now())
 """
 DISABLE_LONG_FAILING = """
@@ -47,10 +36,6 @@ DISABLE_LONG_FAILING = """
 RECENTLY_ORDERED = """
     SELECT id FROM listeners WHERE ordered AND updated_at > now() - interval '1 minute'
 """
-ORDERED_STRAGGLERS = """
-    UPDATE deliveries SET ordered = true
-     WHERE listener_id = ANY($1::uuid[]) AND status = 'pending' AND NOT ordered
-"""
 BATCH = 1000
 
 
@@ -59,7 +44,7 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     herald: WorkerContext = ctx["herald"]
     released = 0
     while True:
-        status = await herald.pool.execute(RELEASE_EXPIRED_LEASES, BATCH)
+        status = await herald.pool.execute(EXPIRE_LEASES, BATCH)
         count = int(status.split()[-1])
         released += count
         if count < BATCH:

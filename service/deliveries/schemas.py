@@ -8,6 +8,7 @@ from typing import Literal
 
 import msgspec
 
+from service.deliveries.state import DeliveryStatus
 from service.lib.pagination import LINKS, PageLinks
 
 
@@ -23,7 +24,7 @@ class DeliveryView(msgspec.Struct):
     id: uuid.UUID
     message_id: uuid.UUID
     listener_id: uuid.UUID
-    status: Literal["pending", "in_flight", "delivered", "failed", "cancelled"]
+    status: DeliveryStatus
     attempts: int
     last_status_code: int | None
     last_error: str | None

@@ -9,13 +9,13 @@ from service.db.base import utcnow
 from service.db.models import Attempt, Delivery, Listener
 from service.deliveries.repository import DeliveryRepository
 from service.deliveries.schemas import ReplayRequest
+from service.deliveries.state import CANCELLED, FAILED, FINISHED, DeliveryStatus
 from service.errors import Conflict, NotFound, invalid_field
 from service.lib.pagination import PageRequest
 from service.listeners.repository import ListenerRepository
 
-DELIVERY_STATUSES = ("pending", "in_flight", "delivered", "failed", "cancelled")
 # What replay starts again: "failed" also covers what a disabled listener missed.
-REPLAY_STATUSES = {"failed": ["failed", "cancelled"], "all": ["failed", "cancelled", "delivered"]}
+REPLAY_STATUSES = {"failed": [FAILED, CANCELLED], "all": list(FINISHED)}
 
 
 class DeliveryService:
@@ -45,8 +45,8 @@ class DeliveryService:
         status: str | None,
         page: PageRequest,
     ) -> list[Delivery]:
-        if status is not None and status not in DELIVERY_STATUSES:
-            raise invalid_field("status", f"must be one of {', '.join(DELIVERY_STATUSES)}")
+        if status is not None and status not in set(DeliveryStatus):
+            raise invalid_field("status", f"must be one of {', '.join(DeliveryStatus)}")
         await self._listener(org_id, queue_id, listener_id)
         return await self.repository.page(listener_id, status, page.after, page.limit)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.models import OPEN_STATUSES, Delivery, Listener
+from service.db.models import Listener
+from service.deliveries import state
+from service.deliveries.state import execute
 
 
 class ListenerRepository:
@@ -46,20 +48,12 @@ class ListenerRepository:
         return list(result.scalars())
 
     async def cancel_open_deliveries(self, listener_id: uuid.UUID) -> None:
-        await self.session.execute(
-            update(Delivery)
-            .where(Delivery.listener_id == listener_id, Delivery.status.in_(OPEN_STATUSES))
-            .values(status="cancelled", next_attempt_at=None, lease_expires_at=None)
-        )
+        await execute(self.session, state.CANCEL_OPEN, [listener_id])
 
     async def set_deliveries_ordered(self, listener_id: uuid.UUID, ordered: bool) -> None:
         """Open deliveries follow their listener's `ordered` (an ingest statement that read
         the listener before this commits is caught by the sweeper)."""
-        await self.session.execute(
-            update(Delivery)
-            .where(Delivery.listener_id == listener_id, Delivery.status.in_(OPEN_STATUSES))
-            .values(ordered=ordered)
-        )
+        await execute(self.session, state.SET_ORDERED, listener_id, ordered)
 
     async def mark_deleted(self, listener: Listener, at: datetime) -> None:
         listener.deleted_at = at

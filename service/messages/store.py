@@ -1,6 +1,6 @@
 """One SQL statement that stores a group of ingest jobs: batches, messages (with their bytes),
-failures and the fan-out delivery rows, for the queues that exist and belong to the job's
-organization.
+failures and the fan-out delivery rows (service/deliveries/state.py), for the queues that
+exist and belong to the job's organization.
 
 A single statement is atomic on its own, so the hot path needs no BEGIN/COMMIT round trips:
 one round trip per group, which matters as much for latency as for throughput.
@@ -15,9 +15,11 @@ from typing import Any
 
 import asyncpg
 
+from service.deliveries.state import INGEST_FAN_OUT
 from service.messages.records import IngestJob
 
-STORE_GROUP = """
+STORE_GROUP = (
+    """
 WITH job AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::int[],
                          $6::int[], $7::bool[], $8::uuid[], $9::text[], $10::jsonb[])
@@ -44,14 +46,9 @@ WITH job AS (
            length(item.body), j.received_at, j.original_headers, item.body
       FROM item JOIN stored_job j ON item.id > j.batch_id AND item.id <= j.last_message_id
     RETURNING id, queue_id, received_at
-), new_delivery AS (
-    INSERT INTO deliveries (message_id, listener_id, ordered, status, attempts,
-                            next_attempt_at, created_at)
-    SELECT m.id, l.id, l.ordered, 'pending', 0, m.received_at, m.received_at
-      FROM new_message m
-      JOIN listeners l ON l.queue_id = m.queue_id
-       AND l.status IN ('active', 'paused') AND l.deleted_at IS NULL
-    RETURNING listener_id
+), new_delivery AS ("""
+    + INGEST_FAN_OUT
+    + """
 ), new_failure AS (
     INSERT INTO batch_failures (batch_id, index, reason, raw)
     SELECT f.batch_id, f.index, f.reason, f.raw
@@ -65,6 +62,7 @@ SELECT owned.id AS queue_id, owned.org_id,
               ORDER BY l.id) AS listener_ids
   FROM owned
 """
+)
 
 
 @dataclass

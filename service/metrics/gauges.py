@@ -8,18 +8,20 @@ import time
 import asyncpg
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
+from service.deliveries.state import IN_FLIGHT, PENDING
+
 # Pending deliveries through ix_deliveries_due, in-flight ones through ix_deliveries_lease
 # (few): never a walk over a listener's delivered history.
-LISTENER_GAUGES = """
+LISTENER_GAUGES = f"""
     SELECT l.id, l.queue_id, l.health_state, p.pending, p.oldest,
            (SELECT count(*) FROM deliveries d
              WHERE d.lease_expires_at IS NOT NULL AND d.listener_id = l.id
-               AND d.status = 'in_flight') AS in_flight
+               AND d.status = '{IN_FLIGHT}') AS in_flight
       FROM listeners l
       LEFT JOIN LATERAL (
           SELECT count(*) AS pending, min(d.created_at) AS oldest
             FROM deliveries d
-           WHERE d.listener_id = l.id AND d.status = 'pending'
+           WHERE d.listener_id = l.id AND d.status = '{PENDING}'
       ) p ON true
      WHERE l.deleted_at IS NULL
 """
@@ -45,8 +47,8 @@ async def listener_gauges(pool: asyncpg.Pool) -> list[Metric]:
     now = time.time()
     for row in await pool.fetch(LISTENER_GAUGES):
         ids = [str(row["queue_id"]), str(row["id"])]
-        backlog.add_metric([*ids, "pending"], row["pending"] or 0)
-        backlog.add_metric([*ids, "in_flight"], row["in_flight"] or 0)
+        backlog.add_metric([*ids, PENDING], row["pending"] or 0)
+        backlog.add_metric([*ids, IN_FLIGHT], row["in_flight"] or 0)
         age = max(0.0, now - row["oldest"].timestamp()) if row["oldest"] else 0.0
         oldest.add_metric(ids, age)
         for state in HEALTH_STATES:

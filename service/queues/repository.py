@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.models import OPEN_STATUSES, DeletedQueue, Delivery, Listener, Queue
+from service.db.models import DeletedQueue, Listener, Queue
+from service.deliveries.state import CANCEL_OPEN, execute
 
 
 class DuplicateName(Exception):
@@ -69,11 +70,7 @@ class QueueRepository:
                 await self.session.execute(select(Listener.id).where(Listener.queue_id == queue_id))
             ).scalars()
         )
-        await self.session.execute(
-            update(Delivery)
-            .where(Delivery.listener_id.in_(listeners), Delivery.status.in_(OPEN_STATUSES))
-            .values(status="cancelled", next_attempt_at=None, lease_expires_at=None)
-        )
+        await execute(self.session, CANCEL_OPEN, listeners)
         await self.session.execute(delete(Queue).where(Queue.id == queue_id))
         # For the retention purge, which finds deliveries by listener.
         self.session.add(DeletedQueue(queue_id=queue_id, listener_ids=listeners))

@@ -112,9 +112,7 @@ class HttpSink:
         duration_ms = int((time.perf_counter() - started) * 1000)
         return SinkResult(outcome, started_at, duration_ms, response_body)
 
-    def _refusal(
-        self, target: Target | UnsafeTarget, delivery: ClaimedDelivery
-    ) -> Outcome | None:
+    def _refusal(self, target: Target | UnsafeTarget, delivery: ClaimedDelivery) -> Outcome | None:
         """The outcome of an attempt that cannot be made, if this one cannot."""
         if delivery.body is None:
             return Outcome(error="payload no longer retained", permanent=True)

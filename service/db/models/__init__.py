@@ -1,13 +1,12 @@
 """All ORM models, imported here so that metadata is complete for Alembic."""
 
-from service.db.models.deliveries import OPEN_STATUSES, Attempt, Delivery
+from service.db.models.deliveries import Attempt, Delivery
 from service.db.models.listeners import Listener
 from service.db.models.messages import Batch, BatchFailure, Inlet, Message
 from service.db.models.organizations import ApiKey, Organization
 from service.db.models.queues import DeletedQueue, Queue
 
 __all__ = [
-    "OPEN_STATUSES",
     "ApiKey",
     "Attempt",
     "Batch",

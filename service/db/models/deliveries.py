@@ -14,11 +14,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, CreatedAtMixin
-
-DELIVERY_STATUSES = ("pending", "in_flight", "delivered", "failed", "cancelled")
-
-
-OPEN_STATUSES = ("pending", "in_flight")  # a delivery that may still be attempted
+from service.deliveries.state import OPEN, PENDING, DeliveryStatus, sql_list
 
 
 class Delivery(CreatedAtMixin, Base):
@@ -29,15 +25,13 @@ class Delivery(CreatedAtMixin, Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         PrimaryKeyConstraint("listener_id", "message_id"),
-        CheckConstraint(
-            "status IN ('pending', 'in_flight', 'delivered', 'failed', 'cancelled')", name="status"
-        ),
+        CheckConstraint(f"status IN {sql_list(DeliveryStatus)}", name="status"),
         # The claim path: a listener's due pending deliveries, oldest first.
         Index(
             "ix_deliveries_due",
             "listener_id",
             "next_attempt_at",
-            postgresql_where=text("status = 'pending'"),
+            postgresql_where=text(f"status = '{PENDING}'"),
         ),
         # Ordered listeners: the oldest unfinished message, without walking finished ones
         # (only their rows: an entry per delivery would cost every ingest, migration 0007).
@@ -45,7 +39,7 @@ class Delivery(CreatedAtMixin, Base):
             "ix_deliveries_ordered_open",
             "listener_id",
             "message_id",
-            postgresql_where=text("ordered AND status IN ('pending', 'in_flight')"),
+            postgresql_where=text(f"ordered AND status IN {sql_list(OPEN)}"),
         ),
         # The sweeper: leases that ran out. Only in-flight deliveries hold a lease; the
         # predicate does not name the status so that the recorder's status guard never
@@ -67,7 +61,7 @@ class Delivery(CreatedAtMixin, Base):
     # No foreign keys on the ingest tables: see migration 0004.
     listener_id: Mapped[uuid.UUID]
     message_id: Mapped[uuid.UUID]
-    status: Mapped[str] = mapped_column(Text, default="pending")
+    status: Mapped[str] = mapped_column(Text, default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # A copy of the listener's `ordered`, kept while the delivery is open (see the index).
     ordered: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
