@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections import deque
 from collections.abc import Awaitable
 
 import structlog
@@ -21,21 +20,16 @@ from service.deliveries.wakeup import Watch, drain_turn, take_dirty, woken_since
 from workers.claims import ClaimedDelivery, claim_due, claim_oldest, release
 from workers.context import WorkerContext
 from workers.listeners import ListenerConfig, load_listener
-from workers.outcomes import attempt_record, change_listener, changes_listener, judge
 from workers.pacing import TokenBucket, lease_s
-from workers.policy import Decision
-from workers.recorder import AttemptRecord
-from workers.sinks import Sink, SinkResult, internal_error
+from workers.pending_records import PendingRecords
+from workers.senders import Senders
+from workers.sinks import Sink, internal_error
 from workers.slots import Slots
 
 log = structlog.get_logger("herald.drain")
-Sending = asyncio.Task[None]
 
 IDLE_POLL_S = 0.05
 LINGER_S = 2.0
-# Outcomes wait this long to be recorded together (a slot is free once its outcome is known):
-# recorded each event-loop turn, 2,900 live messages/s took 300 statements/s of 9 each.
-RECORD_LINGER_S = 0.01
 # A running drain takes a wake-up signal as news of work. The dirty flag (a Redis round trip,
 # for signals pub/sub may lose) is read this often: on every wake-up it cost 14 us/delivery.
 LINGER_POLL_S = 0.5
@@ -49,26 +43,16 @@ class Drain:
     def __init__(self, ctx: WorkerContext, listener_id: uuid.UUID) -> None:
         self.ctx = ctx
         self.listener_id = listener_id
-        # Sends under way (a task sends one delivery, or a whole claim to a sink that
-        # batches); claimed deliveries no sender has picked up yet; outcomes known but not
-        # yet handed to the recorder (with the listener state changes they cause); groups
-        # being recorded.
-        self.in_flight: dict[Sending, list[ClaimedDelivery]] = {}
-        self.waiting: deque[ClaimedDelivery] = deque()
         self.slots = Slots()
-        self.outcomes: list[AttemptRecord] = []
-        self.effects: list[tuple[ListenerConfig, Decision]] = []
-        self.recording: dict[asyncio.Future[None], int] = {}  # -> outcomes in the group
+        self.senders = Senders(self._deliver)
+        self.records = PendingRecords(
+            ctx, on_recorded=self._recorded_group, on_listener_changed=self._listener_changed
+        )
         self.listener: ListenerConfig | None = None
         self.bucket: TokenBucket | None = None
         self.loaded_at = 0.0  # event loop time of the listener's last load
         self.dirty_read_at = 0.0  # event loop time the dirty flag was last read
         self.sent = 0
-        # Webhooks are sent by long-lived sender tasks, one per slot in use, which park
-        # between claims: a task per delivery cost about 5 % of the worker's CPU.
-        self.senders: set[Sending] = set()
-        self.parked: list[asyncio.Future[None]] = []
-        self.senders_stopped = False
         self._reload = True
         # Its event is set when the listener is woken and when a send or a record finishes:
         # the loop waits on this one event rather than on every task it has under way.
@@ -84,8 +68,8 @@ class Drain:
             try:
                 with self.ctx.wake_signals.watch(self.listener_id) as self.watch:
                     await self._loop()
-                    self._stop_senders()
-                    await self._recorded()
+                    self.senders.stop()
+                    await self.records.committed()
             except BaseException:  # cancelled, or Redis/Postgres gone mid-drain
                 await self._give_back()
                 raise
@@ -159,30 +143,12 @@ class Drain:
         """Ordered and half-open listeners claim again only once their outcome is recorded."""
         return self.listener is None or self.listener.ordered or self.listener.half_open
 
-    def _flush_outcomes(self) -> None:
-        """Hands the outcomes that finished since the last flush to the recorder, as one
-        group (one future and one callback for all of them)."""
-        if not self.outcomes:
-            return
-        outcomes, self.outcomes = self.outcomes, []
-        effects, self.effects = self.effects, []
-        recorded = self.ctx.recorder.record_nowait(outcomes)
-        if effects:
-            recorded = asyncio.ensure_future(self._listener_effects(recorded, effects))
-        self.recording[recorded] = len(outcomes)
-        recorded.add_done_callback(self._recorded_group)
-
-    def _recorded_group(self, future: asyncio.Future[None]) -> None:
-        self.slots.unrecorded -= self.recording.pop(future)
+    def _recorded_group(self, count: int) -> None:
+        self.slots.unrecorded -= count
         self._wake_when_ready()
-        if not future.cancelled() and future.exception() is not None:
-            log.error("recording attempts failed", exc_info=future.exception())
 
-    async def _recorded(self) -> None:
-        """Until every outcome of this drain is committed."""
-        self._flush_outcomes()
-        while self.recording:
-            await asyncio.wait(set(self.recording))
+    def _listener_changed(self) -> None:
+        self._reload = True
 
     async def _wait_for(self, *waits: Awaitable[object], seconds: float) -> None:
         """Until one of `waits` is done, this listener is woken, or `seconds` pass."""
@@ -260,48 +226,7 @@ class Drain:
             return
         sink = self.ctx.sinks[self.listener.type]
         self.slots.sending += len(claimed)
-        if sink.batches and self.bucket is None:
-            task = asyncio.create_task(self._send_together(sink, claimed))
-            self.in_flight[task] = claimed
-            return
-        self.waiting.extend(claimed)
-        unparked = min(len(claimed), len(self.parked))
-        for _ in range(unparked):
-            self.parked.pop().set_result(None)
-        for _ in range(len(claimed) - unparked):
-            sender = asyncio.create_task(self._sender(sink))
-            self.senders.add(sender)
-            sender.add_done_callback(self.senders.discard)
-
-    async def _sender(self, sink: Sink) -> None:
-        """Sends waiting deliveries one at a time; parks when none is waiting, until the
-        next claim or the end of the drain."""
-        task = asyncio.current_task()
-        assert task is not None
-        loop = asyncio.get_running_loop()
-        while not self.senders_stopped:
-            while self.waiting:
-                delivery = self.waiting.popleft()
-                group = self.in_flight[task] = [delivery]
-                try:
-                    await self._deliver(sink, group)
-                finally:
-                    del self.in_flight[task]
-            parked = loop.create_future()
-            self.parked.append(parked)
-            await parked
-
-    def _stop_senders(self) -> None:
-        self.senders_stopped = True
-        parked, self.parked = self.parked, []
-        for future in parked:
-            future.set_result(None)
-
-    async def _send_together(self, sink: Sink, group: list[ClaimedDelivery]) -> None:
-        try:
-            await self._deliver(sink, group)
-        finally:
-            self.in_flight.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+        self.senders.start(sink, claimed, together=sink.batches and self.bucket is None)
 
     async def _deliver(self, sink: Sink, group: list[ClaimedDelivery]) -> None:
         """Sends the group and records its outcomes (the recording goes on in the
@@ -321,52 +246,20 @@ class Drain:
         finally:
             self.slots.sending -= len(group)
         self.sent += len(results)
-        if not self.outcomes:  # the first since the last flush
-            if self._claims_wait_for_records():
-                asyncio.get_running_loop().call_soon(self._flush_outcomes)
-            else:
-                asyncio.get_running_loop().call_later(RECORD_LINGER_S, self._flush_outcomes)
+        soon = self._claims_wait_for_records()
         for delivery, result in zip(group, results, strict=True):
-            try:
-                self._finish(delivery, listener, result)
-            except Exception as exc:  # one result that cannot be judged fails alone
-                log.error("judging an attempt failed", exc_info=True)
-                self._finish(delivery, listener, internal_error(exc, result.started_at))
+            self.records.add(listener, delivery, result, soon=soon)
+        self.slots.unrecorded += len(results)
         self._wake_when_ready()
-
-    def _finish(
-        self, delivery: ClaimedDelivery, listener: ListenerConfig, result: SinkResult
-    ) -> None:
-        """Queues the outcome's record, and the listener's state change when it causes one
-        (see _flush_outcomes)."""
-        decision = judge(listener, delivery, result)
-        self.outcomes.append(attempt_record(listener, delivery, result, decision))
-        self.slots.unrecorded += 1
-        if changes_listener(listener, decision):
-            self.effects.append((listener, decision))
-
-    async def _listener_effects(
-        self, recorded: asyncio.Future[None], effects: list[tuple[ListenerConfig, Decision]]
-    ) -> None:
-        # After the records: a 410 cancels what is open, and its delivery is to end failed.
-        await recorded
-        for listener, decision in effects:
-            await change_listener(self.ctx.pool, self.ctx.settings, listener, decision)
-            self._reload = True
 
     async def _give_back(self) -> None:
         """When the drain stops early: unsent deliveries go back to pending at once, attempt
         unspent; outcomes already known still get recorded."""
-        pending = [d.id for group in self.in_flight.values() for d in group]
-        pending += [d.id for d in self.waiting]
-        self.waiting.clear()
-        for task in list(self.in_flight):
-            task.cancel()
-        self._stop_senders()
+        unsent = self.senders.cancel()
         with contextlib.suppress(Exception):
-            await asyncio.shield(release(self.ctx.pool, self.listener_id, pending))
+            await asyncio.shield(release(self.ctx.pool, self.listener_id, unsent))
         with contextlib.suppress(Exception):
-            await asyncio.shield(self._recorded())
+            await asyncio.shield(self.records.committed())
 
 
 async def drain_listener(ctx: dict[str, object], listener_id: str) -> int:
