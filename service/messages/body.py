@@ -12,26 +12,41 @@ from collections.abc import AsyncIterator
 from service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS
+FEED_SLICE = 64 * 1024
+MAX_GZIP_MEMBERS = 64
 ACCEPTED_ENCODINGS = ("", "identity", "gzip", "x-gzip")
 
 
 class _Inflater:
-    """Streams gzip members (concatenated members included) with a bound on the output."""
+    """Streams gzip members (concatenated members included) with a bound on the output.
+
+    Input goes to zlib in slices of FEED_SLICE bytes: when a member ends, zlib copies what
+    follows it into `unused_data`, so a chunk of many tiny members fed whole would be
+    copied once per member. At most MAX_GZIP_MEMBERS members are read.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.size = 0
         self.parts: list[bytes] = []
+        self.members = 1
         self._zlib = zlib.decompressobj(GZIP_WBITS)
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        for start in range(0, len(view), FEED_SLICE):
+            self._feed(view[start : start + FEED_SLICE])
+
+    def _feed(self, data: bytes | memoryview) -> None:
         while data:
+            if self._zlib.eof:  # the member ended: what follows starts the next one
+                self.members += 1
+                if self.members > MAX_GZIP_MEMBERS:
+                    raise BadRequest(f"the gzip body has more than {MAX_GZIP_MEMBERS} members")
+                self._zlib = zlib.decompressobj(GZIP_WBITS)
             out = self._zlib.decompress(data, self.limit - self.size + 1)
             self._keep(out)
-            data = self._zlib.unconsumed_tail
-            if self._zlib.eof and self._zlib.unused_data:
-                data = self._zlib.unused_data
-                self._zlib = zlib.decompressobj(GZIP_WBITS)
+            data = self._zlib.unconsumed_tail or self._zlib.unused_data
 
     def _keep(self, out: bytes) -> None:
         self.size += len(out)

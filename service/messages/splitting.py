@@ -3,11 +3,15 @@
 Every splitter returns `Split`: the accepted items with their 0-based request index and the
 rejected ones with a reason. Empty items (blank NDJSON lines, empty delimiter segments) are
 skipped and do not count towards the index.
+
+A body is counted before it is split: a request over the item limit costs a count in C,
+never the materialising of millions of pieces.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import msgspec
 
@@ -87,26 +91,50 @@ def _json_error(decoder: msgspec.json.Decoder[msgspec.Raw], line: bytes) -> str 
     return None
 
 
+def _check_segments(body: bytes, separator: bytes, max_items: int) -> None:
+    """At most one empty segment per item (a blank line after each, a trailing newline)."""
+    limit = 2 * max_items + 1
+    if body.count(separator) + 1 > limit:
+        raise TooManyItems(f"more than {limit} segments in one request (at most {max_items} items)")
+
+
 def split_ndjson(body: bytes, *, max_item_bytes: int, max_items: int) -> Split:
     """One item per non-empty line; each line must be a JSON document (CRLF and a BOM allowed)."""
     body = body.removeprefix(UTF8_BOM)
+    _check_segments(body, b"\n", max_items)
     lines = [line.removesuffix(b"\r") for line in body.split(b"\n")]
     return _collect(lines, max_item_bytes, max_items, check_json=True)
 
 
 def split_delimited(body: bytes, delimiter: bytes, *, max_item_bytes: int, max_items: int) -> Split:
     """One item per non-empty segment between delimiters."""
+    _check_segments(body, delimiter, max_items)
     return _collect(body.split(delimiter), max_item_bytes, max_items, check_json=False)
+
+
+@cache
+def _array_prefix(max_items: int) -> msgspec.json.Decoder[msgspec.Struct]:
+    """A decoder of a JSON array's first `max_items + 1` elements, each as its raw bytes.
+
+    The elements after them are checked as JSON and skipped, never built (an array-like
+    struct ignores extra trailing values): an array of millions of elements costs a
+    parse, not millions of objects.
+    """
+    fields = [
+        (f"e{i}", msgspec.Raw | msgspec.UnsetType, msgspec.UNSET) for i in range(max_items + 1)
+    ]
+    return msgspec.json.Decoder(msgspec.defstruct("ArrayPrefix", fields, array_like=True))
 
 
 def split_array(body: bytes, *, max_item_bytes: int, max_items: int) -> Split:
     """One item per element of a JSON array, each kept as its exact bytes."""
     try:
-        elements = msgspec.json.decode(body.removeprefix(UTF8_BOM), type=list[msgspec.Raw])
+        prefix = _array_prefix(max_items).decode(body.removeprefix(UTF8_BOM))
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise NotAnArray(f"split=array needs a JSON array body: {exc}") from exc
     except RecursionError as exc:  # elements cannot be told apart without decoding them
         raise NotAnArray(f"split=array needs a JSON array body: {NESTED_TOO_DEEPLY}") from exc
+    elements = [e for e in msgspec.structs.astuple(prefix) if e is not msgspec.UNSET]
     if len(elements) > max_items:
         raise TooManyItems(f"more than {max_items} items in one request")
     split = Split()
