@@ -81,6 +81,10 @@ class InvalidInput(HeraldError):
     status_code, code = 422, "invalid-input"
 
 
+class HeadersTooLarge(HeraldError):
+    status_code, code = 431, "request-header-fields-too-large"
+
+
 class RateLimited(HeraldError):
     status_code, code = 429, "rate-limited"
 

@@ -110,7 +110,11 @@ async def test_inlet_headers_are_stored_without_auth_or_hop_by_hop(org: Org, ses
     async with sessionmaker() as session:
         stored = (
             await session.execute(
-                text("SELECT original_headers FROM messages WHERE id = :id"), {"id": message_id}
+                text(
+                    "SELECT b.original_headers FROM messages m JOIN batches b ON b.id = m.batch_id"
+                    " WHERE m.id = :id AND m.has_original_headers"
+                ),
+                {"id": message_id},
             )
         ).scalar_one()
     assert stored["x-hub-signature-256"] == "sha256=1"

@@ -440,13 +440,21 @@ async def test_inlet_messages_forward_the_original_headers(org: Org, receiver: R
     ]
     await org.http.post(
         inlet["url"],
-        content=b'{"action": "opened"}',
-        headers={"x-hub-signature-256": "sha256=abc", "authorization": "Bearer nope"},
+        content=b'{"n": 1}\n{"n": 2}\n{"n": 3}\n',
+        headers={
+            "x-hub-signature-256": "sha256=abc",
+            "authorization": "Bearer nope",
+            "content-type": "application/x-ndjson",
+        },
     )
-    await wait_for(lambda: len(receiver.at("fwd")) == 1, what="inlet delivery")
-    headers = receiver.at("fwd")[0].headers
-    assert headers["herald-original-x-hub-signature-256"] == "sha256=abc"
-    assert "herald-original-authorization" not in headers
+    await send(org, queue["id"], b"not from the inlet")
+    await wait_for(lambda: len(receiver.at("fwd")) == 4, what="inlet deliveries")
+    got = {r.body: r.headers for r in receiver.at("fwd")}
+    for n in (1, 2, 3):
+        headers = got[b'{"n": %d}' % n]
+        assert headers["herald-original-x-hub-signature-256"] == "sha256=abc"
+        assert "herald-original-authorization" not in headers
+    assert not any(h.startswith("herald-original-") for h in got[b"not from the inlet"])
 
 
 async def test_circuit_opens_for_a_failing_listener_without_liveness(

@@ -122,11 +122,16 @@ REPLAY_MISSED = (
 # as a nested loop over all of the listener's deliveries for every claimed one (2.4 s per
 # 256-row claim on 20,000 deliveries; as key lookups 10 ms), and a join to messages as a
 # hash join over the queue's messages.
+# An inlet message's headers are its batch's, looked up only for inlet messages.
 CLAIMED_COLUMNS = """
     SELECT c.message_id, c.attempts, c.retry_base, m.content_type, m.original_headers, m.body
       FROM claimed c
       CROSS JOIN LATERAL (
-          SELECT content_type, original_headers, body FROM messages
+          SELECT content_type, body,
+                 CASE WHEN has_original_headers
+                      THEN (SELECT original_headers FROM batches WHERE id = messages.batch_id)
+                 END AS original_headers
+            FROM messages
            WHERE queue_id = $2 AND id = c.message_id
           OFFSET 0
       ) m

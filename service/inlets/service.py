@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 
 from service.db.models import Inlet
-from service.errors import NotFound
+from service.errors import HeadersTooLarge, NotFound
 from service.inlets.repository import InletRepository
 from service.lib.pagination import PageRequest
 from service.lib.secrets import hash_token, new_token
 from service.queues.repository import QueueRepository
 
 TOKEN_PREFIX = "inl_"
+MAX_FORWARDED_HEADERS = 64
+MAX_FORWARDED_BYTES = 16 * 1024
 # Never forwarded: hop-by-hop headers, credentials, and what Herald itself re-encodes.
 DROPPED_HEADERS = frozenset(
     {
@@ -37,13 +39,21 @@ DROPPED_HEADERS = frozenset(
 
 
 def forwardable_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
-    """The inbound headers kept with an inlet message (lower-cased, repeats joined)."""
+    """The inbound headers kept with an inlet message (lower-cased, repeats joined); 431
+    past MAX_FORWARDED_HEADERS of them or MAX_FORWARDED_BYTES of names and values."""
     kept: dict[str, str] = {}
+    size = 0
     for name, value in headers:
         lowered = name.lower()
         if lowered in DROPPED_HEADERS:
             continue
+        size += len(lowered) + len(value)
         kept[lowered] = f"{kept[lowered]}, {value}" if lowered in kept else value
+    if len(kept) > MAX_FORWARDED_HEADERS or size > MAX_FORWARDED_BYTES:
+        raise HeadersTooLarge(
+            f"an inlet request forwards at most {MAX_FORWARDED_HEADERS} headers and"
+            f" {MAX_FORWARDED_BYTES} bytes of them ({len(kept)} headers, {size} bytes)"
+        )
     return kept
 
 

@@ -29,8 +29,8 @@ async def claim_idempotency_key(
     """Inserts the job's batch under its key; returns the stored response if the key was taken."""
     insert = (
         "INSERT INTO batches (id, org_id, queue_id, received_at, accepted, rejected,"
-        " idempotency_key, response, last_message_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)"
+        " idempotency_key, response, last_message_id, original_headers)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb)"
         " ON CONFLICT (queue_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
         " DO NOTHING RETURNING id"
     )
@@ -39,6 +39,7 @@ async def claim_idempotency_key(
         job.idempotency_key,
         json.dumps(job.response),
         job.last_message_id,
+        json.dumps(job.original_headers) if job.original_headers is not None else None,
     )
     if await connection.fetchval(insert, *args) is not None:
         return None

@@ -33,17 +33,19 @@ WITH job AS (
 ), stored_job AS (
     SELECT job.* FROM job JOIN owned ON owned.id = job.queue_id AND owned.org_id = job.org_id
 ), new_batch AS (
-    INSERT INTO batches (id, org_id, queue_id, received_at, accepted, rejected, last_message_id)
-    SELECT batch_id, org_id, queue_id, received_at, accepted, rejected, last_message_id
+    INSERT INTO batches (id, org_id, queue_id, received_at, accepted, rejected, last_message_id,
+                         original_headers)
+    SELECT batch_id, org_id, queue_id, received_at, accepted, rejected, last_message_id,
+           original_headers
       FROM stored_job WHERE new_batch
 ), item AS (
     SELECT * FROM unnest($11::uuid[], $12::int[], $13::bytea[]) AS i(id, index, body)
 ), new_message AS (
     -- A job's messages are the ids (batch_id, last_message_id]: no batch id per item.
     INSERT INTO messages (id, org_id, queue_id, batch_id, index, content_type, size,
-                          received_at, original_headers, body)
+                          received_at, has_original_headers, body)
     SELECT item.id, j.org_id, j.queue_id, j.batch_id, item.index, j.content_type,
-           length(item.body), j.received_at, j.original_headers, item.body
+           length(item.body), j.received_at, j.original_headers IS NOT NULL, item.body
       FROM item JOIN stored_job j ON item.id > j.batch_id AND item.id <= j.last_message_id
     RETURNING id, queue_id, received_at
 ), new_delivery AS ("""

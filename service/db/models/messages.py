@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, PrimaryKeyConstraint, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, PrimaryKeyConstraint, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -45,6 +45,8 @@ class Batch(IdMixin, Base):
     last_message_id: Mapped[uuid.UUID | None]
     # The first response, replayed verbatim to a repeat with the same Idempotency-Key.
     response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Headers of an inlet request, forwarded as herald-original-* with each of its messages.
+    original_headers: Mapped[dict[str, str] | None] = mapped_column(JSONB)
 
 
 class BatchFailure(Base):
@@ -72,6 +74,6 @@ class Message(Base):
     content_type: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Headers of an inlet request, forwarded as herald-original-* on delivery.
-    original_headers: Mapped[dict[str, str] | None] = mapped_column(JSONB)
+    # Its batch has original_headers (an inlet message; migration 0009).
+    has_original_headers: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     body: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
