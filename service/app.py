@@ -26,6 +26,7 @@ from service.health.controller import HealthController
 from service.inlets.controller import InletController, InletIngestController
 from service.keys.cache import ApiKeyCache
 from service.keys.controller import ApiKeyController
+from service.lib.failed_lookups import FailedLookups
 from service.lib.gc_tuning import tune_after_startup
 from service.lib.metrics import MetricsPublisher
 from service.lib.ratelimit import RequestRateLimiter
@@ -72,7 +73,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.waker = waker
         app.state.ingest = IngestService(writer, settings, waker.wake)
         app.state.rate_limiter = RequestRateLimiter(settings.redis_url, settings.rate_limit_per_s)
-        app.state.api_keys = ApiKeyCache(pg_pool, redis)
+        failed_lookups = app.state.failed_lookups = FailedLookups(
+            RequestRateLimiter(settings.redis_url, settings.auth_lookups_per_s)
+        )
+        app.state.api_keys = ApiKeyCache(pg_pool, redis, failed_lookups)
         app.state.api_keys.start()
         metrics = app.state.metrics = MetricsPublisher(redis)
         metrics.start()
@@ -83,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await metrics.close()
             await app.state.api_keys.close()
             await app.state.rate_limiter.close()
+            await failed_lookups.close()
             await waker.close()
             await arq_redis.aclose()
             await writer.close()

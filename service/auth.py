@@ -49,7 +49,9 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
         key = key_from_headers(connection.headers)
         if key is None:
             raise Unauthorized("An API key is required (X-API-KEY or Authorization header)")
-        principal: Principal | None = await state.api_keys.principal(key)
+        principal: Principal | None = await state.api_keys.principal(
+            key, client_address(connection)
+        )
         if principal is None:
             raise Unauthorized("The API key is not valid")
         scope = connection.route_handler.opt.get(REQUIRED_SCOPE)
@@ -57,6 +59,10 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
             raise Forbidden(f"This API key lacks the '{scope}' scope")
         state.rate_limiter.check(str(principal.key_id))
         return AuthenticationResult(user=principal, auth=key)
+
+
+def client_address(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    return connection.client.host if connection.client else ""
 
 
 def requires(scope: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from pydantic import Field, IPvAnyNetwork
+from pydantic import Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.lib.ssrf import EgressPolicy
@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     # Networks no outbound request may reach, private targets allowed or not (JSON list).
     egress_deny_cidrs: tuple[IPvAnyNetwork, ...] = ()
     rate_limit_per_s: int = 1000
+    # API key and inlet token lookups that miss the cache, per client address and second.
+    auth_lookups_per_s: int = 50
+    # When set, GET /metrics needs `Authorization: Bearer <token>`.
+    metrics_token: SecretStr | None = None
 
     max_message_bytes: int = 1024 * 1024
     max_request_bytes: int = 5 * 1024 * 1024

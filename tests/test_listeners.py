@@ -118,6 +118,7 @@ async def test_bad_listener_bodies_are_422_with_field_errors(org: Org) -> None:
         ({"name": "l", "notify_url": "http://h/", "timeout_ms": 0}, "timeout_ms"),
         ({"name": "l", "notify_url": "http://h/", "retry_schedule_s": []}, "retry_schedule_s"),
         ({"name": "l", "notify_url": "http://h/", "max_in_flight": "many"}, "max_in_flight"),
+        ({"name": "l", "notify_url": "http://h/", "rate_limit_per_s": 0.001}, "rate_limit_per_s"),
         ({"name": "l", "notify_url": "http://h/", "surprise": 1}, None),
         ({"name": "x" * 10_000, "notify_url": "http://h/"}, "name"),
         ({"name": "l", "notify_url": "http://h/" + "a" * 5000}, "notify_url"),

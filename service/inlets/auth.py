@@ -7,6 +7,8 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
+from service.auth import client_address
+from service.errors import NotFound
 from service.inlets.repository import InletRepository
 from service.inlets.service import InletService
 from service.queues.repository import QueueRepository
@@ -17,11 +19,17 @@ class InletAuthentication(AbstractAuthenticationMiddleware):
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
         """The inlet (the request's user); 404 for an unknown or deleted token, 429 over
-        the inlet's rate limit."""
+        the inlet's rate limit or after too many unknown tokens from the same address."""
         state = connection.app.state
+        client = client_address(connection)
+        state.failed_lookups.check(client)
         # A short session of its own: no connection is held while the body streams in.
         async with state.sessionmaker() as session:
             inlets = InletService(InletRepository(session), QueueRepository(session))
-            inlet = await inlets.resolve(connection.path_params["token"])
+            try:
+                inlet = await inlets.resolve(connection.path_params["token"])
+            except NotFound:
+                state.failed_lookups.failed(client)
+                raise
         state.rate_limiter.check(f"inlet:{inlet.id}")
         return AuthenticationResult(user=inlet, auth=None)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from service.auth import Principal
+from service.lib.failed_lookups import FailedLookups
 from service.lib.pubsub import Subscription
 from service.lib.secrets import hash_token
 
@@ -25,14 +27,18 @@ logger = logging.getLogger("herald.keys")
 CHANNEL = "herald:api-keys:revoked"
 FIND_KEY = "SELECT id, org_id, scopes FROM api_keys WHERE key_hash = $1"
 TTL_S = 60.0  # bounds staleness for keys deleted behind Herald's back (by hand in SQL)
+UNKNOWN_TTL_S = 60.0
 MAX_ENTRIES = 10_000
 
 
 class ApiKeyCache:
-    def __init__(self, pool: asyncpg.Pool, redis: Redis) -> None:
+    def __init__(self, pool: asyncpg.Pool, redis: Redis, failures: FailedLookups) -> None:
         self._pool = pool
         self._redis = redis
+        self._failures = failures
         self._entries: dict[bytes, tuple[Principal, float]] = {}
+        # Keys that do not exist. A key is random, so one created later is never in here.
+        self._unknown: dict[bytes, float] = {}
         self._subscribed = False
         self._revocations = 0  # a lookup that overlapped a revocation is not cached
         self._subscription: Subscription | None = None
@@ -51,23 +57,29 @@ class ApiKeyCache:
         """Whether revocations are heard, so that lookups may be served from memory."""
         return self._subscribed
 
-    async def principal(self, key: str) -> Principal | None:
-        """The key's principal, or None when no such key exists."""
+    async def principal(self, key: str, client: str) -> Principal | None:
+        """The key's principal, or None when no such key exists; RateLimited (429) when
+        `client` (its address) has looked up too many unknown keys this second."""
         key_hash = hash_token(key)
+        now = time.monotonic()
         cached = self._entries.get(key_hash)
-        if cached is not None and cached[1] > time.monotonic():
+        if cached is not None and cached[1] > now:
             return cached[0]
+        unknown_until = self._unknown.get(key_hash)
+        if unknown_until is not None and unknown_until > now:
+            return None
+        self._failures.check(client)
         revocations = self._revocations
         row = await self._pool.fetchrow(FIND_KEY, key_hash)
         if row is None:
+            self._failures.failed(client)
+            _bounded_put(self._unknown, key_hash, now + UNKNOWN_TTL_S)
             return None
         principal = Principal(
             org_id=row["org_id"], key_id=row["id"], scopes=frozenset(row["scopes"])
         )
         if self._subscribed and revocations == self._revocations:
-            if len(self._entries) >= MAX_ENTRIES:
-                self._entries.clear()
-            self._entries[key_hash] = (principal, time.monotonic() + TTL_S)
+            _bounded_put(self._entries, key_hash, (principal, now + TTL_S))
         return principal
 
     async def revoked(self, key_hash: bytes) -> None:
@@ -86,3 +98,9 @@ class ApiKeyCache:
     def _listening(self, subscribed: bool) -> None:
         self._subscribed = subscribed
         self._entries.clear()  # whatever was missed meanwhile must not be served
+
+
+def _bounded_put(entries: dict[bytes, Any], key: bytes, value: Any) -> None:
+    if len(entries) >= MAX_ENTRIES:
+        entries.clear()
+    entries[key] = value

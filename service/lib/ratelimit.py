@@ -52,8 +52,23 @@ class RequestRateLimiter:
         self._windows: dict[str, _Window] = {}
         self._sync_task: asyncio.Task[None] | None = None
 
-    def check(self, identity: str) -> None:
+    def check(self, identity: str, message: str | None = None) -> None:
         """Counts one request for `identity`; raises RateLimited (429) past the limit."""
+        window = self._window(identity)
+        if window.shared + window.pending >= self.per_second:
+            raise RateLimited(
+                message or f"More than {self.per_second} requests per second for this key",
+                retry_after_s=1,
+            )
+        window.pending += 1
+        self._schedule_sync()
+
+    def full(self, identity: str) -> bool:
+        """Whether `identity` used up this second's budget (counts nothing)."""
+        window = self._window(identity)
+        return window.shared + window.pending >= self.per_second
+
+    def _window(self, identity: str) -> _Window:
         second = int(self._clock())
         window = self._windows.get(identity)
         if window is None or window.second != second:
@@ -61,13 +76,7 @@ class RequestRateLimiter:
                 self._schedule_sync()  # the old second's hits still go to Redis
                 self._windows[f"{identity}@{window.second}"] = window
             window = self._windows[identity] = _Window(second)
-        if window.shared + window.pending >= self.per_second:
-            raise RateLimited(
-                f"More than {self.per_second} requests per second for this key",
-                retry_after_s=1,
-            )
-        window.pending += 1
-        self._schedule_sync()
+        return window
 
     async def sync(self) -> None:
         """Adds every pending count to Redis and reads the shared totals back."""

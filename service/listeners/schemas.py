@@ -17,7 +17,7 @@ MaxAttempts = Annotated[int, msgspec.Meta(ge=1, le=100)]
 Delay = Annotated[float, msgspec.Meta(gt=0, le=7 * 24 * 3600)]
 RetrySchedule = Annotated[list[Delay], msgspec.Meta(min_length=1, max_length=100)]
 MaxInFlight = Annotated[int, msgspec.Meta(ge=1, le=1000)]
-RatePerS = Annotated[float, msgspec.Meta(gt=0, le=100_000)]
+RatePerS = Annotated[float, msgspec.Meta(ge=0.01, le=100_000)]
 Headers = Annotated[dict[str, str], msgspec.Meta(max_length=50)]
 
 

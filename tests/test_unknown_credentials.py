@@ -1,0 +1,54 @@
+"""Credentials that do not exist: answered from memory when repeated, limited per address
+when new (each costs a Postgres lookup), and /metrics behind its token when one is set."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+from litestar.testing import AsyncTestClient
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.app import create_app
+from tests.conftest import assert_problem, make_settings, new_org
+
+
+def _codes(responses: list) -> list[int]:
+    return [r.status_code for r in responses]
+
+
+async def test_unknown_keys_and_tokens_are_limited_per_address(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    app = create_app(make_settings(auth_lookups_per_s=5))
+    async with AsyncTestClient(app=app, base_url="http://herald.test") as client:
+        org = await new_org(sessionmaker, client)
+        assert (await org.get("/v1/queues")).status_code == 200  # a known key, now cached
+        same = await asyncio.gather(
+            *(client.get("/v1/queues", headers={"x-api-key": "hk_same"}) for _ in range(30))
+        )
+        assert set(_codes(same)) == {401}, "a repeated unknown key is answered from memory"
+        fresh = await asyncio.gather(
+            *(
+                client.get("/v1/queues", headers={"x-api-key": secrets.token_hex(16)})
+                for _ in range(30)
+            )
+        )
+        assert _codes(fresh).count(429) >= 15, _codes(fresh)
+        assert_problem(next(r for r in fresh if r.status_code == 429), 429)
+        assert (await org.get("/v1/queues")).status_code == 200, "known keys still work"
+        tokens = await asyncio.gather(
+            *(client.post(f"/v1/inlets/inl_{secrets.token_hex(8)}", content=b"x") for _ in range(30))
+        )
+        assert set(_codes(tokens)) <= {404, 429} and _codes(tokens).count(429) >= 15
+
+
+async def test_metrics_need_the_token_when_one_is_set() -> None:
+    app = create_app(make_settings(metrics_token=SecretStr("s3cret")))
+    async with AsyncTestClient(app=app, base_url="http://herald.test") as client:
+        assert_problem(await client.get("/metrics"), 401)
+        wrong = await client.get("/metrics", headers={"authorization": "Bearer nope"})
+        assert_problem(wrong, 401)
+        right = await client.get("/metrics", headers={"authorization": "Bearer s3cret"})
+        assert right.status_code == 200 and "herald_" in right.text
