@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     auth_lookups_per_s: int = 50
     # When set, GET /metrics needs `Authorization: Bearer <token>`.
     metrics_token: SecretStr | None = None
+    # What one organization may create (409 quota-exceeded past them).
+    quota_queues: int = 1000
+    quota_listeners_per_queue: int = 100
+    quota_inlets_per_queue: int = 100
+    quota_api_keys: int = 100
 
     max_message_bytes: int = 1024 * 1024
     max_request_bytes: int = 5 * 1024 * 1024

@@ -69,6 +69,16 @@ class Conflict(HeraldError):
     status_code, code = 409, "conflict"
 
 
+class QuotaExceeded(HeraldError):
+    status_code, code = 409, "quota-exceeded"
+
+
+def enforce_quota(count: int, quota: int | None, what: str) -> None:
+    """QuotaExceeded (409) when `count` existing `what` already fill the quota."""
+    if quota is not None and count >= quota:
+        raise QuotaExceeded(f"The quota of {quota} {what} is reached")
+
+
 class PayloadTooLarge(HeraldError):
     status_code, code = 413, "payload-too-large"
 

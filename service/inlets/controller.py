@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,8 +22,12 @@ from service.messages.http import INGEST_RESPONSES, ingest_messages
 from service.queues.repository import QueueRepository
 
 
-def provide_inlets(db_session: NamedDependency[AsyncSession]) -> InletService:
-    return InletService(InletRepository(db_session), QueueRepository(db_session))
+def provide_inlets(db_session: NamedDependency[AsyncSession], state: State) -> InletService:
+    return InletService(
+        InletRepository(db_session),
+        QueueRepository(db_session),
+        state.settings.quota_inlets_per_queue,
+    )
 
 
 def inlet_view(inlet: Inlet, token: str | None = None) -> InletView:

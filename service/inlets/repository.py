@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import Inlet
@@ -13,6 +13,11 @@ from service.db.models import Inlet
 class InletRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def count(self, queue_id: uuid.UUID) -> int:
+        return (
+            await self.session.scalar(select(func.count()).where(Inlet.queue_id == queue_id)) or 0
+        )
 
     async def add(self, inlet: Inlet) -> Inlet:
         self.session.add(inlet)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from service.db.models import Inlet
-from service.errors import HeadersTooLarge, NotFound
+from service.errors import HeadersTooLarge, NotFound, enforce_quota
 from service.inlets.repository import InletRepository
 from service.lib.pagination import PageRequest
 from service.lib.secrets import hash_token, new_token
@@ -58,9 +58,12 @@ def forwardable_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
 
 
 class InletService:
-    def __init__(self, repository: InletRepository, queues: QueueRepository) -> None:
+    def __init__(
+        self, repository: InletRepository, queues: QueueRepository, quota: int | None = None
+    ) -> None:
         self.repository = repository
         self.queues = queues
+        self.quota = quota
 
     async def _require_queue(self, org_id: uuid.UUID, queue_id: uuid.UUID) -> None:
         if await self.queues.get(org_id, queue_id) is None:
@@ -69,6 +72,8 @@ class InletService:
     async def create(self, org_id: uuid.UUID, queue_id: uuid.UUID, name: str) -> tuple[Inlet, str]:
         """A new inlet and its token, shown only now (stored hashed)."""
         await self._require_queue(org_id, queue_id)
+        await self.queues.lock(queue_id)  # concurrent creates count one after the other
+        enforce_quota(await self.repository.count(queue_id), self.quota, "inlets in this queue")
         token = new_token(TOKEN_PREFIX)
         inlet = Inlet(org_id=org_id, queue_id=queue_id, name=name, token_hash=hash_token(token))
         return await self.repository.add(inlet), token

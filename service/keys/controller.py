@@ -22,8 +22,8 @@ from service.keys.service import ApiKeyService
 from service.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, page_request, paginate, self_link
 
 
-def provide_service(db_session: NamedDependency[AsyncSession]) -> ApiKeyService:
-    return ApiKeyService(ApiKeyRepository(db_session))
+def provide_service(db_session: NamedDependency[AsyncSession], state: State) -> ApiKeyService:
+    return ApiKeyService(ApiKeyRepository(db_session), state.settings.quota_api_keys)
 
 
 def _read(row: ApiKey, key: str | msgspec.UnsetType = msgspec.UNSET) -> ApiKeyRead:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import ApiKey, Organization
@@ -23,6 +23,13 @@ class ApiKeyRepository:
         self.session.add(org)
         await self.session.flush()
         return org
+
+    async def count_locked(self, org_id: uuid.UUID) -> int:
+        """The organization's keys, counted with its row locked until commit."""
+        await self.session.execute(
+            select(Organization.id).where(Organization.id == org_id).with_for_update(key_share=True)
+        )
+        return await self.session.scalar(select(func.count()).where(ApiKey.org_id == org_id)) or 0
 
     async def add(self, org_id: uuid.UUID, name: str, scopes: list[str], key_hash: bytes) -> ApiKey:
         row = ApiKey(org_id=org_id, name=name, scopes=scopes, key_hash=key_hash)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from service.db.models import ApiKey, Organization
-from service.errors import NotFound
+from service.errors import NotFound, enforce_quota
 from service.keys.repository import ApiKeyRepository
 from service.lib.pagination import PageRequest
 from service.lib.secrets import hash_token, new_token
@@ -15,8 +15,9 @@ ALL_SCOPES = ["admin"]
 
 
 class ApiKeyService:
-    def __init__(self, repository: ApiKeyRepository) -> None:
+    def __init__(self, repository: ApiKeyRepository, quota: int | None = None) -> None:
         self.repository = repository
+        self.quota = quota
 
     async def create_organization(self, name: str) -> tuple[Organization, ApiKey, str]:
         """A new organization with its first (admin) key; returns the key in clear once."""
@@ -25,6 +26,7 @@ class ApiKeyService:
         return org, row, key
 
     async def create(self, org_id: uuid.UUID, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
+        enforce_quota(await self.repository.count_locked(org_id), self.quota, "API keys")
         key = new_token(KEY_PREFIX)
         unique_scopes = sorted(set(scopes))
         row = await self.repository.add(org_id, name, unique_scopes, hash_token(key))

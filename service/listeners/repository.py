@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import Listener
@@ -29,6 +29,16 @@ class ListenerRepository:
             )
         )
         return result.scalar_one_or_none()
+
+    async def count(self, queue_id: uuid.UUID) -> int:
+        return (
+            await self.session.scalar(
+                select(func.count()).where(
+                    Listener.queue_id == queue_id, Listener.deleted_at.is_(None)
+                )
+            )
+            or 0
+        )
 
     async def add(self, listener: Listener) -> Listener:
         self.session.add(listener)

@@ -12,7 +12,7 @@ import msgspec
 from service.config import Settings
 from service.db.base import utcnow
 from service.db.models import Listener
-from service.errors import NotFound
+from service.errors import NotFound, enforce_quota
 from service.lib.pagination import PageRequest
 from service.lib.secrets import SecretBox, new_signing_secret
 from service.listeners.repository import ListenerRepository
@@ -59,6 +59,9 @@ class ListenerService:
     ) -> Listener:
         """Validates the target (422), then stores the listener with a fresh signing secret."""
         await self._require_queue(org_id, queue_id)
+        await self.queues.lock(queue_id)  # concurrent creates count one after the other
+        quota = self.settings.quota_listeners_per_queue
+        enforce_quota(await self.repository.count(queue_id), quota, "listeners in this queue")
         target = {field: getattr(data, field) for field in TARGET_FIELDS}
         await validate_target(target, self.settings.egress_policy)
         listener = Listener(

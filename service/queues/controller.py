@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, delete, get, patch, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +18,8 @@ from service.queues.service import QueueService
 from service.queues.views import queue_response, queue_view
 
 
-def provide_service(db_session: NamedDependency[AsyncSession]) -> QueueService:
-    return QueueService(QueueRepository(db_session))
+def provide_service(db_session: NamedDependency[AsyncSession], state: State) -> QueueService:
+    return QueueService(QueueRepository(db_session), state.settings.quota_queues)
 
 
 class QueueController(Controller):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.models import DeletedQueue, Listener, Queue
+from service.db.models import DeletedQueue, Listener, Organization, Queue
 from service.deliveries.state import CANCEL_OPEN, execute
 
 
@@ -26,6 +26,20 @@ class QueueRepository:
             select(Queue).where(Queue.org_id == org_id, Queue.id == queue_id)
         )
         return result.scalar_one_or_none()
+
+    async def count_locked(self, org_id: uuid.UUID) -> int:
+        """The organization's queues, counted with its row locked until commit (concurrent
+        creates count one after the other)."""
+        await self.session.execute(
+            select(Organization.id).where(Organization.id == org_id).with_for_update(key_share=True)
+        )
+        return await self.session.scalar(select(func.count()).where(Queue.org_id == org_id)) or 0
+
+    async def lock(self, queue_id: uuid.UUID) -> None:
+        """Locks the queue's row until commit without blocking ingest (which takes KEY SHARE)."""
+        await self.session.execute(
+            select(Queue.id).where(Queue.id == queue_id).with_for_update(key_share=True)
+        )
 
     async def add(self, org_id: uuid.UUID, name: str, retention_days: int | None) -> Queue:
         queue = Queue(org_id=org_id, name=name, retention_days=retention_days)

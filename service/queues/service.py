@@ -7,15 +7,16 @@ import uuid
 import msgspec
 
 from service.db.models import Queue
-from service.errors import Conflict, NotFound
+from service.errors import Conflict, NotFound, enforce_quota
 from service.lib.pagination import PageRequest
 from service.queues.repository import DuplicateName, QueueRepository
 from service.queues.schemas import QueueCreate, QueueUpdate
 
 
 class QueueService:
-    def __init__(self, repository: QueueRepository) -> None:
+    def __init__(self, repository: QueueRepository, quota: int | None = None) -> None:
         self.repository = repository
+        self.quota = quota
 
     async def get(self, org_id: uuid.UUID, queue_id: uuid.UUID) -> Queue:
         """The queue, or NotFound when it is unknown or another organization's."""
@@ -25,6 +26,7 @@ class QueueService:
         return queue
 
     async def create(self, org_id: uuid.UUID, data: QueueCreate) -> Queue:
+        enforce_quota(await self.repository.count_locked(org_id), self.quota, "queues")
         try:
             return await self.repository.add(org_id, data.name, data.retention_days)
         except DuplicateName as exc:
