@@ -30,6 +30,11 @@ class IngestJob:
     response: dict[str, Any] | None = None
 
     @property
+    def size(self) -> int:
+        """Bytes of message bodies and failures' raw bytes, about what the job sends."""
+        return sum(len(i.body) for i in self.items) + sum(len(f.raw) for f in self.failures)
+
+    @property
     def last_message_id(self) -> uuid.UUID | None:
         return self.message_ids[-1] if self.message_ids else None
 

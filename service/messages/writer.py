@@ -1,5 +1,9 @@
 """The ingest write path: concurrent requests' jobs written together (group commit), in one
-statement (service/messages/store.py), or in a transaction when idempotency keys are claimed."""
+statement (service/messages/store.py), or in a transaction when idempotency keys are claimed.
+
+A group is bounded in rows and in bytes. When Postgres refuses a group's statement, its
+jobs are written one by one, so only the job it refuses fails.
+"""
 
 from __future__ import annotations
 
@@ -17,24 +21,35 @@ from service.messages.store import StoredGroup, store_group
 
 logger = logging.getLogger("herald.ingest")
 
-UNAVAILABLE_ERRORS = (
+# Getting a connection failed: nothing was sent.
+CONNECT_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# Postgres refused the write before doing anything.
+REFUSED_ERRORS = (
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.ReadOnlySQLTransactionError,
+)
+# The connection broke while the write was under way: it may have committed.
+LOST_ERRORS = (
     OSError,
     asyncio.TimeoutError,
     asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.ConnectionFailureError,
-    asyncpg.ReadOnlySQLTransactionError,
-    asyncpg.TooManyConnectionsError,
+    asyncpg.PostgresConnectionError,
     asyncpg.AdminShutdownError,
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.InternalClientError,
 )
-
 # A pooled connection whose backend was terminated while it sat idle can still look open;
 # asyncpg then refuses to use it ("cannot switch to state ...") before sending anything,
 # so the group is safe to write again. Its siblings were most likely terminated with it
 # (a restart, a failover), so the pool replaces every connection it holds first.
 STALE_CONNECTION_ERRORS = (asyncpg.InternalClientError,)
+ACQUIRE_TIMEOUT_S = 5.0
+# Parameters a group may carry: Postgres refuses a statement whose parameters pass 1 GB.
+MAX_GROUP_BYTES = 64 * 1024 * 1024
+NOTHING_STORED = "The database is unavailable; nothing was stored. Retry later."
+OUTCOME_UNKNOWN = (
+    "The connection to the database broke during the write: the messages may have been"
+    " stored. Retry with the same Idempotency-Key to store them exactly once."
+)
 
 
 class GroupCommitWriter:
@@ -54,7 +69,7 @@ class GroupCommitWriter:
             self._write_group,
             writers=writers,
             budget=max_rows,
-            size=lambda job: max(1, len(job.items)),
+            size=lambda job: max(1, len(job.items), job.size // (MAX_GROUP_BYTES // max_rows)),
             name="ingest-writer",
         )
 
@@ -67,25 +82,59 @@ class GroupCommitWriter:
 
     async def _write_group(self, group: list[IngestJob]) -> list[WriteOutcome | Exception]:
         try:
-            try:
-                return await self._store(group)
-            except STALE_CONNECTION_ERRORS as exc:
-                logger.warning("ingest write on a stale connection, written again: %r", exc)
-                await self.pool.expire_connections()
-                return await self._store(group)
-        except UNAVAILABLE_ERRORS as exc:
-            logger.warning("ingest write failed, database unavailable: %r", exc)
-            raise Unavailable(
-                "The database is unavailable; nothing was stored. Retry later.", retry_after_s=2
-            ) from exc
-        except Exception:
-            logger.exception("ingest write failed")
-            raise
+            return await self._write(group)
+        except asyncpg.PostgresError as exc:  # refused for what one job holds, most likely
+            if len(group) == 1:
+                logger.error("ingest write refused: %s", type(exc).__name__)
+                raise
+            logger.warning("an ingest group was refused (%s): written job by job", type(exc))
+            return [await self._write_alone(job) for job in group]
 
-    async def _store(self, group: list[IngestJob]) -> list[WriteOutcome | Exception]:
+    async def _write_alone(self, job: IngestJob) -> WriteOutcome | Exception:
+        try:
+            return (await self._write([job]))[0]
+        except asyncpg.PostgresError as exc:
+            logger.error("ingest write refused: %s", type(exc).__name__)
+            refused: Exception = exc
+            return refused
+
+    async def _write(
+        self, group: list[IngestJob], *, fresh: bool = False
+    ) -> list[WriteOutcome | Exception]:
+        """Raises Unavailable when Postgres cannot be reached (nothing stored) or the
+        connection broke during the write (it may have committed)."""
+        try:
+            connection = await self.pool.acquire(timeout=ACQUIRE_TIMEOUT_S)
+        except CONNECT_ERRORS as exc:
+            logger.warning("ingest write failed, database unavailable: %r", exc)
+            raise Unavailable(NOTHING_STORED, retry_after_s=2) from exc
+        try:
+            return await self._store(connection, group)
+        except STALE_CONNECTION_ERRORS as exc:
+            if fresh:
+                raise Unavailable(NOTHING_STORED, retry_after_s=2) from exc
+            logger.warning("ingest write on a stale connection, written again: %r", exc)
+            await self.pool.expire_connections()
+        except REFUSED_ERRORS as exc:
+            logger.warning("ingest write refused, database unavailable: %r", exc)
+            raise Unavailable(NOTHING_STORED, retry_after_s=2) from exc
+        except LOST_ERRORS as exc:
+            raise self._lost(exc) from exc
+        finally:
+            await self.pool.release(connection)
+        return await self._write(group, fresh=True)
+
+    @staticmethod
+    def _lost(exc: BaseException) -> Unavailable:
+        logger.warning("ingest connection lost during a write: %r", exc)
+        return Unavailable(OUTCOME_UNKNOWN, retry_after_s=2)
+
+    async def _store(
+        self, connection: asyncpg.Connection, group: list[IngestJob]
+    ) -> list[WriteOutcome | Exception]:
         if not any(job.idempotency_key for job in group):
-            return _outcomes(group, await store_group(self.pool, group))
-        async with self.pool.acquire() as connection, connection.transaction():
+            return _outcomes(group, await store_group(connection, group))
+        async with connection.transaction():
             return await _store_with_keys(connection, group, self.idempotency_ttl)
 
 
