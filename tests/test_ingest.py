@@ -272,5 +272,16 @@ async def test_idempotency_under_20_concurrent_repeats(org: Org, queue_id: str) 
     assert len(listed) == 1
 
 
+async def test_idempotency_key_with_another_request_is_422(org: Org, queue_id: str) -> None:
+    headers = {"idempotency-key": f"k-{uuid.uuid4()}", **SYNC}
+    assert (await ingest(org, queue_id, b"first", headers=headers)).status_code == 200
+    problem = assert_problem(await ingest(org, queue_id, b"second", headers=headers), 422)
+    assert "another request" in problem["detail"]
+    split = await ingest(org, queue_id, b"first", headers=headers, params={"delimiter": ","})
+    assert_problem(split, 422)
+    listed = (await org.get(f"/v1/queues/{queue_id}/messages")).json()["messages"]
+    assert len(listed) == 1
+
+
 async def test_bad_idempotency_key_is_400(org: Org, queue_id: str) -> None:
     assert_problem(await ingest(org, queue_id, b"x", headers={"idempotency-key": "k" * 256}), 400)

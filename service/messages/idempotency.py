@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from service.errors import InvalidInput
 from service.messages.records import IngestJob
 
 
@@ -26,11 +27,12 @@ async def lock_queues(
 async def claim_idempotency_key(
     connection: asyncpg.Connection, job: IngestJob, ttl: timedelta
 ) -> dict[str, Any] | None:
-    """Inserts the job's batch under its key; returns the stored response if the key was taken."""
+    """Inserts the job's batch under its key; returns the stored response if the key was taken,
+    raises InvalidInput (422) if it was taken by another request."""
     insert = (
         "INSERT INTO batches (id, org_id, queue_id, received_at, accepted, rejected,"
-        " idempotency_key, response, last_message_id, original_headers)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb)"
+        " idempotency_key, response, last_message_id, original_headers, request_hash)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb, $11)"
         " ON CONFLICT (queue_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
         " DO NOTHING RETURNING id"
     )
@@ -40,16 +42,23 @@ async def claim_idempotency_key(
         json.dumps(job.response),
         job.last_message_id,
         json.dumps(job.original_headers) if job.original_headers is not None else None,
+        job.request_hash,
     )
     if await connection.fetchval(insert, *args) is not None:
         return None
     existing = await connection.fetchrow(
-        "SELECT id, received_at, response FROM batches"
+        "SELECT id, received_at, response, request_hash FROM batches"
         " WHERE queue_id = $1 AND idempotency_key = $2 FOR UPDATE",
         job.queue_id,
         job.idempotency_key,
     )
     if existing is not None and existing["received_at"] > job.received_at - ttl:
+        if existing["request_hash"] not in (None, job.request_hash):
+            raise InvalidInput(
+                "This Idempotency-Key was used with another request in the last"
+                f" {int(ttl.total_seconds())} seconds",
+                errors=[{"field": "Idempotency-Key", "message": "used with another request"}],
+            )
         stored: dict[str, Any] = json.loads(existing["response"])
         return stored
     if existing is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -134,6 +135,7 @@ class IngestService:
             failures=split.failures,
             original_headers=request.original_headers,
             idempotency_key=request.idempotency_key,
+            request_hash=_request_hash(request) if request.idempotency_key else None,
         )
         response = _response(job, sync=request.sync)
         job.response = {"status_code": response.status_code, "body": response.body}
@@ -145,6 +147,14 @@ class IngestService:
         INGESTED_BYTES.inc(sum(len(item.body) for item in job.items))
         REJECTED_MESSAGES.inc(len(job.failures))
         return IngestResponse(response.status_code, response.body, outcome.listener_ids)
+
+
+def _request_hash(request: IngestRequest) -> bytes:
+    """What makes two requests the same request: body, media type and how it is split."""
+    digest = hashlib.sha256(request.body)
+    for part in (request.content_type, request.split, request.delimiter):
+        digest.update(b"\0" + (part or "").encode("utf-8", "surrogateescape"))
+    return digest.digest()
 
 
 def _response(job: IngestJob, *, sync: bool) -> IngestResponse:

@@ -26,6 +26,8 @@ class IngestJob:
     failures: list[Failure]
     original_headers: dict[str, str] | None = None
     idempotency_key: str | None = None
+    # SHA-256 of the request, kept with an idempotent batch (see idempotency.py).
+    request_hash: bytes | None = None
     # The response to replay to a repeat of an idempotent request.
     response: dict[str, Any] | None = None
 

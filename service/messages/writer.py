@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from service.errors import NotFound, Unavailable
+from service.errors import InvalidInput, NotFound, Unavailable
 from service.lib.group_commit import GroupCommitter
 from service.messages.idempotency import claim_idempotency_key, lock_queues
 from service.messages.records import IngestJob, WriteOutcome
@@ -139,7 +139,9 @@ class GroupCommitWriter:
 
 
 def _outcomes(
-    group: list[IngestJob], stored: StoredGroup, settled: dict[int, WriteOutcome] | None = None
+    group: list[IngestJob],
+    stored: StoredGroup,
+    settled: dict[int, WriteOutcome | Exception] | None = None,
 ) -> list[WriteOutcome | Exception]:
     outcomes: list[WriteOutcome | Exception] = []
     for position, job in enumerate(group):
@@ -157,7 +159,7 @@ async def _store_with_keys(
 ) -> list[WriteOutcome | Exception]:
     """Claims each idempotency key (a repeat gets the first response), then stores the rest."""
     owners = await lock_queues(connection, {job.queue_id for job in group})
-    settled: dict[int, WriteOutcome] = {}
+    settled: dict[int, WriteOutcome | Exception] = {}
     idempotent = sorted(
         (p for p, job in enumerate(group) if job.idempotency_key),
         key=lambda p: (group[p].queue_id, group[p].idempotency_key or ""),
@@ -166,7 +168,11 @@ async def _store_with_keys(
         job = group[position]
         if owners.get(job.queue_id) != job.org_id:
             continue  # NotFound, from the store's answer
-        replayed = await claim_idempotency_key(connection, job, ttl)
+        try:
+            replayed = await claim_idempotency_key(connection, job, ttl)
+        except InvalidInput as exc:  # the key names another request
+            settled[position] = exc
+            continue
         if replayed is not None:
             settled[position] = WriteOutcome(replayed=replayed)
     fresh = [job for p, job in enumerate(group) if p not in settled]

@@ -45,6 +45,8 @@ class Batch(IdMixin, Base):
     last_message_id: Mapped[uuid.UUID | None]
     # The first response, replayed verbatim to a repeat with the same Idempotency-Key.
     response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # SHA-256 of an idempotent request: a repeat of its key must carry the same request.
+    request_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Headers of an inlet request, forwarded as herald-original-* with each of its messages.
     original_headers: Mapped[dict[str, str] | None] = mapped_column(JSONB)
 
