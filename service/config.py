@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # Each worker process serves its own counters here (GET /metrics); 0 turns it off.
     worker_metrics_port: int = 9464
     db_pool_size: int = 20
+    # How long a request waits for one of them before it answers 503.
+    db_pool_timeout_s: float = 5.0
     # Concurrent group-commit transactions per API process.
     ingest_writers: int = 4
     log_level: str = "INFO"

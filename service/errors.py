@@ -23,6 +23,7 @@ import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 logger = logging.getLogger("herald.errors")
 
@@ -174,6 +175,16 @@ def _database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response
     )
 
 
+def _pool_exhausted(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    logger.warning("no database connection free in time: %s", exc)
+    return problem_response(
+        503,
+        "Every database connection of this process is busy; nothing was changed. Retry later.",
+        code="unavailable",
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)},
+    )
+
+
 def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return _database_unavailable(_, exc)
@@ -208,6 +219,7 @@ EXCEPTION_HANDLERS: Any = {
     ValidationException: _validation_error,
     HTTPException: _http_exception,
     OperationalError: _database_unavailable,
+    PoolTimeout: _pool_exhausted,
     InterfaceError: _database_unavailable,
     OSError: _database_unavailable,
     Exception: _unexpected,

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from arq.worker import Worker
@@ -22,7 +23,7 @@ from service.db.engine import create_engine, create_sessionmaker
 from service.keys.repository import ApiKeyRepository
 from service.keys.service import ApiKeyService
 from tests import servers
-from tests.receiver import Receiver
+from tests.receiver import Receiver, wait_for
 from workers.runner import HeraldWorker
 from workers.settings import build_worker_settings
 
@@ -169,3 +170,20 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert body["title"] == HTTPStatus(status).phrase
     assert isinstance(body["type"], str) and isinstance(body["detail"], str)
     return body
+
+
+async def wait_until_blocked(blocker: asyncpg.Connection) -> int:
+    """The pid of a backend waiting on a lock `blocker` holds."""
+    pids: list[int] = []
+
+    async def blocked() -> bool:
+        # pg_stat_activity is read once per transaction: a fresh read each time.
+        await blocker.execute("SELECT pg_stat_clear_snapshot()")
+        pid = await blocker.fetchval(
+            "SELECT pid FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+        )
+        pids.extend([] if pid is None else [int(pid)])
+        return bool(pids)
+
+    await wait_for(blocked, timeout_s=10, what="an ingest statement waiting on the queue row")
+    return pids[0]

@@ -472,7 +472,9 @@ async def test_circuit_opens_for_a_failing_listener_without_liveness(
     assert count < 400  # the circuit opened before every message was tried
     receiver.on("tripped", statuses(200))
     await wait_for(
-        lambda: _all_delivered(org, queue["id"], listener["id"], 400), timeout_s=30, what="recovered"
+        lambda: _all_delivered(org, queue["id"], listener["id"], 400),
+        timeout_s=30,
+        what="recovered",
     )
     assert uuid.UUID(listener["id"])
 

@@ -53,7 +53,7 @@ async def test_registration_refuses_every_vector(stack: Stack, field: str) -> No
             response = await client.post(path, json=body)
             assert response.status_code == 422, (name, response.text)
             assert [e["field"] for e in response.json()["errors"]] == [field], name
-            listener = (await client.post(path, json={"name": name, "notify_url": PUBLIC}))
+            listener = await client.post(path, json={"name": name, "notify_url": PUBLIC})
             listener_id = listener.json()["listener"]["id"]
             response = await client.patch(f"{path}/{listener_id}", json={field: body[field]})
             assert response.status_code == 422, (name, response.text)

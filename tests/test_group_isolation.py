@@ -16,8 +16,7 @@ from service.lib.ids import new_id, new_ids
 from service.messages.records import IngestJob
 from service.messages.splitting import Item
 from service.messages.writer import GroupCommitWriter
-from tests.conftest import Org
-from tests.receiver import wait_for
+from tests.conftest import Org, wait_until_blocked
 
 
 def _job(org_id: uuid.UUID, queue_id: uuid.UUID, content_type: str) -> IngestJob:
@@ -87,20 +86,3 @@ async def test_a_connection_lost_mid_write_answers_503_saying_the_outcome_is_unk
     assert response.status_code == 503
     assert "may have been stored" in response.json()["detail"]
     assert "retry-after" in response.headers
-
-
-async def wait_until_blocked(blocker: asyncpg.Connection) -> int:
-    """The pid of a backend waiting on a lock `blocker` holds."""
-    pids: list[int] = []
-
-    async def blocked() -> bool:
-        # pg_stat_activity is read once per transaction: a fresh read each time.
-        await blocker.execute("SELECT pg_stat_clear_snapshot()")
-        pid = await blocker.fetchval(
-            "SELECT pid FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
-        )
-        pids.extend([] if pid is None else [int(pid)])
-        return bool(pids)
-
-    await wait_for(blocked, timeout_s=10, what="an ingest statement waiting on the queue row")
-    return pids[0]

@@ -39,7 +39,10 @@ async def test_unknown_keys_and_tokens_are_limited_per_address(
         assert_problem(next(r for r in fresh if r.status_code == 429), 429)
         assert (await org.get("/v1/queues")).status_code == 200, "known keys still work"
         tokens = await asyncio.gather(
-            *(client.post(f"/v1/inlets/inl_{secrets.token_hex(8)}", content=b"x") for _ in range(30))
+            *(
+                client.post(f"/v1/inlets/inl_{secrets.token_hex(8)}", content=b"x")
+                for _ in range(30)
+            )
         )
         assert set(_codes(tokens)) <= {404, 429} and _codes(tokens).count(429) >= 15
 

@@ -20,7 +20,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # opening and closing one each (measured: connection churn cut throughput 10x).
         pool_size=settings.db_pool_size,
         max_overflow=0,
-        pool_timeout=10,
+        pool_timeout=settings.db_pool_timeout_s,
         pool_pre_ping=False,
         connect_args={"server_settings": {"application_name": "herald"}},
     )

@@ -54,7 +54,9 @@ async def test_a_receiver_slower_than_the_lease_margin_is_sent_each_message_once
     async with stack.client() as client:
         body = b"".join(b'{"n": %d}\n' % n for n in range(3))
         headers = {"content-type": "application/x-ndjson", "sync": "1"}
-        response = await client.post(f"/v1/queues/{queue_id}/messages", content=body, headers=headers)
+        response = await client.post(
+            f"/v1/queues/{queue_id}/messages", content=body, headers=headers
+        )
         assert response.status_code == 200
 
     async def all_delivered() -> bool:
@@ -77,7 +79,9 @@ async def test_deliveries_waiting_for_their_rate_limit_are_sent_once(
     async with stack.client() as client:
         body = b"".join(b'{"n": %d}\n' % n for n in range(8))
         headers = {"content-type": "application/x-ndjson", "sync": "1"}
-        response = await client.post(f"/v1/queues/{queue_id}/messages", content=body, headers=headers)
+        response = await client.post(
+            f"/v1/queues/{queue_id}/messages", content=body, headers=headers
+        )
         assert response.status_code == 200
     await wait_for(lambda: len(receiver.at("paced")) >= 8, timeout_s=20, what="eight sent")
 

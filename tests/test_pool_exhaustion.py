@@ -1,0 +1,43 @@
+"""Requests that find every database connection busy answer 503 in bounded time."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import httpx
+
+from service.app import create_app
+from tests.conftest import Org, assert_problem, make_settings, wait_until_blocked
+
+
+async def test_a_request_waits_for_a_connection_at_most_the_pool_timeout(org: Org) -> None:
+    queue_id = (await org.create_queue())["id"]
+    settings = make_settings(db_pool_size=1, db_pool_timeout_s=0.5)
+    app = create_app(settings)
+    blocker = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://herald.test",
+            headers=org.headers,
+        ) as client,
+    ):
+        try:
+            async with blocker.transaction():
+                # The listener create holds the one connection while it waits on the queue.
+                await blocker.execute("SELECT 1 FROM queues WHERE id = $1 FOR UPDATE", queue_id)
+                create = asyncio.create_task(
+                    client.post(
+                        f"/v1/queues/{queue_id}/listeners",
+                        json={"name": "l", "notify_url": "http://h/"},
+                    )
+                )
+                await wait_until_blocked(blocker)
+                busy = await client.get("/v1/queues")
+        finally:
+            await blocker.close()
+        assert (await create).is_success
+    assert_problem(busy, 503)
+    assert busy.headers["retry-after"]
