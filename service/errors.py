@@ -167,21 +167,19 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[d
 
 def _database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     logger.warning("database unavailable: %s", exc)
-    return problem_response(
-        503,
-        "The database is unavailable; nothing was stored. Retry later.",
-        code="unavailable",
-        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)},
-    )
+    return _unavailable("The database is unavailable; nothing was stored. Retry later.")
 
 
 def _pool_exhausted(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     logger.warning("no database connection free in time: %s", exc)
+    return _unavailable(
+        "Every database connection of this process is busy; nothing was changed. Retry later."
+    )
+
+
+def _unavailable(detail: str) -> Response[dict[str, Any]]:
     return problem_response(
-        503,
-        "Every database connection of this process is busy; nothing was changed. Retry later.",
-        code="unavailable",
-        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)},
+        503, detail, code="unavailable", headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_S)}
     )
 
 

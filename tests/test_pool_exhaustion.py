@@ -1,4 +1,5 @@
-"""Requests that find every database connection busy answer 503 in bounded time."""
+"""Database trouble answers in bounded time and tells no secrets: requests that find every
+connection busy answer 503, and database errors never carry bound values."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ import asyncio
 
 import asyncpg
 import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from service.app import create_app
+from service.config import Settings
+from service.db.engine import create_engine
 from tests.conftest import Org, assert_problem, make_settings, wait_until_blocked
 
 
@@ -41,3 +47,14 @@ async def test_a_request_waits_for_a_connection_at_most_the_pool_timeout(org: Or
         assert (await create).is_success
     assert_problem(busy, 503)
     assert busy.headers["retry-after"]
+
+
+async def test_database_errors_never_carry_bound_values(settings: Settings) -> None:
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            with pytest.raises(DBAPIError) as raised:
+                await connection.execute(text("SELECT 1 / 0 WHERE :v <> ''"), {"v": "whsec_s3cret"})
+    finally:
+        await engine.dispose()
+    assert "whsec_s3cret" not in str(raised.value)

@@ -21,6 +21,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=0,
         pool_timeout=settings.db_pool_timeout_s,
+        hide_parameters=True,  # error messages and logs never carry bound values
         pool_pre_ping=False,
         connect_args={"server_settings": {"application_name": "herald"}},
     )
