@@ -61,6 +61,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine = create_engine(settings)
         redis = Redis.from_url(settings.redis_url)
         pg_pool = await create_pg_pool(settings)
+        export_pool = await create_pg_pool(
+            settings, settings.export_pool_size, name="herald-export"
+        )
         writer = GroupCommitWriter(
             pg_pool, writers=settings.ingest_writers, idempotency_ttl_s=settings.idempotency_ttl_s
         )
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.redis = redis
         app.state.pg_pool = pg_pool
+        app.state.export_pool = export_pool
         arq_redis = await create_arq_pool(RedisSettings.from_dsn(settings.redis_url))
         waker = Waker(arq_redis, settings.arq_queue_name)
         app.state.waker = waker
@@ -92,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await arq_redis.aclose()
             await writer.close()
             await pg_pool.close()
+            await export_pool.close()
             await redis.aclose()
             await engine.dispose()
 

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     db_pool_size: int = 20
     # How long a request waits for one of them before it answers 503.
     db_pool_timeout_s: float = 5.0
+    # Connections per API process for batch downloads and the /metrics gauges, apart from
+    # ingest's: slow readers of downloads never hold a connection ingest needs.
+    export_pool_size: int = 4
     # Concurrent group-commit transactions per API process.
     ingest_writers: int = 4
     log_level: str = "INFO"

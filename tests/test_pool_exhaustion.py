@@ -58,3 +58,27 @@ async def test_database_errors_never_carry_bound_values(settings: Settings) -> N
     finally:
         await engine.dispose()
     assert "whsec_s3cret" not in str(raised.value)
+
+
+async def test_downloads_use_their_own_connections_and_ingest_goes_on_without_them(
+    org: Org,
+) -> None:
+    queue_id = (await org.create_queue())["id"]
+    app = create_app(make_settings(export_pool_size=1))
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://herald.test",
+            headers=org.headers,
+        ) as client,
+    ):
+        ingested = await client.post(f"/v1/queues/{queue_id}/messages", content=b"{}")
+        download = f"/v1/batches/{ingested.json()['batch_id']}/messages"
+        assert (await client.get(download)).status_code == 200
+        # A slow reader holds the only download connection.
+        async with app.state.export_pool.acquire():
+            assert_problem(await client.get(download), 503)
+            again = await client.post(f"/v1/queues/{queue_id}/messages", content=b"{}")
+            assert again.status_code == 202
+        assert (await client.get(download)).status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
@@ -16,7 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import Principal, requires
 from service.batches.export import failure_line, gzip_ndjson, message_line
-from service.batches.repository import FAILURES_SQL, MESSAGES_SQL, BatchRepository, stream_rows
+from service.batches.repository import (
+    FAILURES_SQL,
+    MESSAGES_SQL,
+    BatchRepository,
+    stream_rows,
+)
 from service.batches.schemas import BatchResponse, BatchView
 from service.db.models import Batch
 from service.errors import NotFound
@@ -42,12 +48,23 @@ async def _get(batches: BatchRepository, principal: Principal, batch_id: uuid.UU
     return batch
 
 
-def _download(state: State, sql: str, batch_id: uuid.UUID, to_line: Any) -> Stream:
+async def _download(state: State, sql: str, batch_id: uuid.UUID, to_line: Any) -> Stream:
+    rows = stream_rows(state.export_pool, sql, batch_id)
+    # Started here, so that a busy pool answers 503 before the 200 and its headers go out.
+    first = await anext(rows, None)
     return Stream(
-        gzip_ndjson(stream_rows(state.pg_pool, sql, batch_id), to_line),
+        gzip_ndjson(_prepend(first, rows), to_line),
         media_type="application/gzip",
         headers={"Content-Disposition": f'attachment; filename="{batch_id}.gz"'},
     )
+
+
+async def _prepend(first: Any, rows: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    if first is None:
+        return
+    yield first
+    async for row in rows:
+        yield row
 
 
 class BatchController(Controller):
@@ -80,7 +97,7 @@ class BatchController(Controller):
         state: State,
     ) -> Stream:
         await _get(batches, principal, batch_id)
-        return _download(state, MESSAGES_SQL, batch_id, message_line)
+        return await _download(state, MESSAGES_SQL, batch_id, message_line)
 
     @get(
         "/failures",
@@ -96,4 +113,4 @@ class BatchController(Controller):
         state: State,
     ) -> Stream:
         await _get(batches, principal, batch_id)
-        return _download(state, FAILURES_SQL, batch_id, failure_line)
+        return await _download(state, FAILURES_SQL, batch_id, failure_line)

@@ -11,8 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import Batch, Queue
+from service.errors import Unavailable
 
 CURSOR_PREFETCH = 500
+EXPORT_ACQUIRE_S = 2.0
 # A batch's messages: ids (batch id, last_message_id] of its queue, made in index order.
 MESSAGES_SQL = (
     "SELECT m.id, m.index, m.content_type, m.body FROM batches b"
@@ -38,7 +40,18 @@ class BatchRepository:
 
 
 async def stream_rows(pool: asyncpg.Pool, sql: str, batch_id: uuid.UUID) -> AsyncIterator[Any]:
-    """Rows of `sql` for one batch, fetched in slices: a large batch never sits in memory."""
-    async with pool.acquire() as connection, connection.transaction(readonly=True):
-        async for row in connection.cursor(sql, batch_id, prefetch=CURSOR_PREFETCH):
-            yield row
+    """Rows of `sql` for one batch, fetched in slices: a large batch never sits in memory.
+    When every connection of `pool` is taken (slow readers of other downloads), raises
+    Unavailable (503) within EXPORT_ACQUIRE_S."""
+    try:
+        connection = await pool.acquire(timeout=EXPORT_ACQUIRE_S)
+    except TimeoutError as exc:
+        raise Unavailable(
+            "Every download connection is busy; retry later", retry_after_s=2
+        ) from exc
+    try:
+        async with connection.transaction(readonly=True):
+            async for row in connection.cursor(sql, batch_id, prefetch=CURSOR_PREFETCH):
+                yield row
+    finally:
+        await pool.release(connection)

@@ -41,7 +41,7 @@ class MetricsController(Controller):
         _check_token(state.settings.metrics_token, request.headers.get("authorization"))
         with contextlib.suppress(Exception):  # this process's latest counts, if Redis takes them
             await state.metrics.flush()
-        families = await shared_metrics(state.redis) + await listener_gauges(state.pg_pool)
+        families = await shared_metrics(state.redis) + await listener_gauges(state.export_pool)
         return Response(generate_latest(_Families(families)), media_type=CONTENT_TYPE_LATEST)
 
 
