@@ -187,3 +187,20 @@ async def wait_until_blocked(blocker: asyncpg.Connection) -> int:
 
     await wait_for(blocked, timeout_s=10, what="an ingest statement waiting on the queue row")
     return pids[0]
+
+
+@contextlib.asynccontextmanager
+async def app_on_this_loop(
+    settings: Settings, headers: dict[str, str]
+) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    """An app of its own and a client, both on the test's event loop (the shared test
+    client runs the app on another thread and blocks this one during each request)."""
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(
+            transport=transport, base_url="http://herald.test", headers=headers
+        ) as client,
+    ):
+        yield app, client

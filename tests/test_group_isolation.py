@@ -6,9 +6,7 @@ import asyncio
 import uuid
 
 import asyncpg
-import httpx
 
-from service.app import create_app
 from service.config import Settings
 from service.db.base import utcnow
 from service.db.engine import create_pg_pool
@@ -16,7 +14,7 @@ from service.lib.ids import new_id, new_ids
 from service.messages.records import IngestJob
 from service.messages.splitting import Item
 from service.messages.writer import GroupCommitWriter
-from tests.conftest import Org, wait_until_blocked
+from tests.conftest import Org, app_on_this_loop, wait_until_blocked
 
 
 def _job(org_id: uuid.UUID, queue_id: uuid.UUID, content_type: str) -> IngestJob:
@@ -57,16 +55,8 @@ async def test_a_connection_lost_mid_write_answers_503_saying_the_outcome_is_unk
     org: Org, settings: Settings
 ) -> None:
     queue_id = (await org.create_queue())["id"]
-    app = create_app(settings)
     blocker = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
-    # The app on this event loop (the shared test client runs it on another thread and
-    # blocks this one while a request is under way).
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://herald.test"
-        ) as client,
-    ):
+    async with app_on_this_loop(settings, org.headers) as (_, client):
         try:
             async with blocker.transaction():
                 # Holds the queue row, so the ingest statement waits on it mid-write.
@@ -75,7 +65,7 @@ async def test_a_connection_lost_mid_write_answers_503_saying_the_outcome_is_unk
                     client.post(
                         f"/v1/queues/{queue_id}/messages",
                         content=b"{}",
-                        headers={**org.headers, "sync": "1"},
+                        headers={"sync": "1"},
                     )
                 )
                 blocked = await wait_until_blocked(blocker)

@@ -14,7 +14,12 @@ from sqlalchemy.exc import DBAPIError
 from service.app import create_app
 from service.config import Settings
 from service.db.engine import create_engine
-from tests.conftest import Org, assert_problem, make_settings, wait_until_blocked
+from tests.conftest import (
+    Org,
+    assert_problem,
+    make_settings,
+    wait_until_blocked,
+)
 
 
 async def test_a_request_waits_for_a_connection_at_most_the_pool_timeout(org: Org) -> None:
