@@ -253,3 +253,19 @@ async def test_public_targets_are_accepted_in_production_mode(
     org = await new_org(sessionmaker, strict_http)
     queue = await org.create_queue()
     await org.create_listener(queue["id"], notify_url="https://93.184.215.14/hook")
+
+
+async def test_header_values_show_only_to_keys_that_may_change_the_listener(org: Org) -> None:
+    queue = await org.create_queue()
+    path = f"/v1/queues/{queue['id']}/listeners"
+    body = {"name": "l", "notify_url": "http://h/", "headers": {"Authorization": "Bearer rx"}}
+    created = (await org.post(path, json=body)).json()["listener"]
+    assert created["headers"] == {"Authorization": "Bearer rx"}
+    reader = await org.post("/v1/api-keys", json={"name": "ro", "scopes": ["queues:read"]})
+    as_reader = {"X-API-KEY": reader.json()["api_key"]["key"]}
+    one = (await org.http.get(f"{path}/{created['id']}", headers=as_reader)).json()["listener"]
+    listed = (await org.http.get(path, headers=as_reader)).json()["listeners"]
+    assert one["headers"] == listed[0]["headers"] == {"Authorization": "********"}
+    assert (await org.get(f"{path}/{created['id']}")).json()["listener"]["headers"] == {
+        "Authorization": "Bearer rx"
+    }

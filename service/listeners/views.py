@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.auth import Principal
 from service.config import Settings
 from service.db.models import Listener
 from service.lib.pagination import self_link
@@ -14,7 +15,13 @@ def listener_href(listener: Listener) -> str:
     return f"/v1/queues/{listener.queue_id}/listeners/{listener.id}"
 
 
-def listener_view(listener: Listener, settings: Settings) -> ListenerView:
+MASKED = "********"
+WRITE_SCOPE = "queues:write"
+
+
+def listener_view(listener: Listener, settings: Settings, principal: Principal) -> ListenerView:
+    """`headers` (often a receiver's credentials) show their values only to keys that may
+    change the listener (queues:write); others see the names."""
     kafka = None
     if listener.kafka_topic is not None:
         kafka = KafkaTarget(topic=listener.kafka_topic, key=listener.kafka_key)
@@ -32,7 +39,9 @@ def listener_view(listener: Listener, settings: Settings) -> ListenerView:
         notify_url=listener.notify_url,
         liveness_url=listener.liveness_url,
         kafka=kafka,
-        headers={str(k): str(v) for k, v in headers.items()},
+        headers={
+            str(k): str(v) if principal.allows(WRITE_SCOPE) else MASKED for k, v in headers.items()
+        },
         timeout_ms=listener.timeout_ms,
         max_attempts=listener.max_attempts,
         retry_schedule_s=listener.retry_schedule_s or list(settings.retry_schedule_s),
@@ -48,5 +57,8 @@ def listener_view(listener: Listener, settings: Settings) -> ListenerView:
     )
 
 
-def listener_response(listener: Listener, settings: Settings) -> ListenerResponse:
-    return ListenerResponse(listener_view(listener, settings), self_link(listener_href(listener)))
+def listener_response(
+    listener: Listener, settings: Settings, principal: Principal
+) -> ListenerResponse:
+    view = listener_view(listener, settings, principal)
+    return ListenerResponse(view, self_link(listener_href(listener)))
