@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     default_max_attempts: int = 10
     default_max_in_flight: int = 16
     retry_schedule_s: tuple[float, ...] = Field(default=DEFAULT_RETRY_SCHEDULE_S)
+    # The shortest delay a listener's retry_schedule_s may ask for: with max_attempts, it
+    # bounds how fast one message can turn into requests at a failing receiver.
+    min_retry_delay_s: float = 1.0
 
     arq_queue_name: str = "arq:queue"
     # How long a claim outlives its attempt's timeout (and its wait for rate-limit tokens):

@@ -45,6 +45,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "liveness_failure_threshold": 2,
     "liveness_timeout_s": 1.0,
     "circuit_cooldown_s": 1.0,
+    "min_retry_delay_s": 0.01,  # retries within a test's patience
     "lease_s": 30.0,
     "worker_grace_s": 2.0,
     "kafka_idempotent": False,  # Tansu rejects InitProducerId

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.app import create_app
 from service.config import DEFAULT_RETRY_SCHEDULE_S
-from tests.conftest import Org, assert_problem, make_settings, new_org
+from tests.conftest import Org, app_on_this_loop, assert_problem, make_settings, new_org
 
 
 async def test_create_returns_the_contract_body(org: Org) -> None:
@@ -269,3 +269,17 @@ async def test_header_values_show_only_to_keys_that_may_change_the_listener(org:
     assert (await org.get(f"{path}/{created['id']}")).json()["listener"]["headers"] == {
         "Authorization": "Bearer rx"
     }
+
+
+async def test_retry_delays_below_the_operators_minimum_are_422(org: Org) -> None:
+    queue = await org.create_queue()
+    path = f"/v1/queues/{queue['id']}/listeners"
+    settings = make_settings(min_retry_delay_s=1.0)
+    async with app_on_this_loop(settings, org.headers) as (_, client):
+        fast = {"name": "l", "notify_url": "http://h/", "retry_schedule_s": [0.5, 5]}
+        problem = assert_problem(await client.post(path, json=fast), 422)
+        assert [e["field"] for e in problem["errors"]] == ["retry_schedule_s"]
+        created = await client.post(path, json={**fast, "retry_schedule_s": [1, 5]})
+        assert created.is_success
+        listener_path = f"{path}/{created.json()['listener']['id']}"
+        assert_problem(await client.patch(listener_path, json={"retry_schedule_s": [1e-9]}), 422)

@@ -12,7 +12,7 @@ import msgspec
 from service.config import Settings
 from service.db.base import utcnow
 from service.db.models import Listener
-from service.errors import NotFound, enforce_quota
+from service.errors import NotFound, enforce_quota, invalid_field
 from service.lib.pagination import PageRequest
 from service.lib.secrets import SecretBox, new_signing_secret
 from service.listeners.repository import ListenerRepository
@@ -62,6 +62,7 @@ class ListenerService:
         await self.queues.lock(queue_id)  # concurrent creates count one after the other
         quota = self.settings.quota_listeners_per_queue
         enforce_quota(await self.repository.count(queue_id), quota, "listeners in this queue")
+        self._check_schedule(data.retry_schedule_s)
         target = {field: getattr(data, field) for field in TARGET_FIELDS}
         await validate_target(target, self.settings.egress_policy)
         listener = Listener(
@@ -86,6 +87,7 @@ class ListenerService:
     ) -> Listener:
         listener = await self.get(org_id, queue_id, listener_id)
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        self._check_schedule(changes.get("retry_schedule_s"))
         if any(field in changes for field in TARGET_FIELDS):
             target = {
                 "type": listener.type,
@@ -109,6 +111,11 @@ class ListenerService:
                 setattr(listener, field, value)
         await self.repository.flush()
         return listener
+
+    def _check_schedule(self, schedule: list[float] | None) -> None:
+        shortest = self.settings.min_retry_delay_s
+        if schedule and min(schedule) < shortest:
+            raise invalid_field("retry_schedule_s", f"each delay must be at least {shortest} s")
 
     @staticmethod
     def _apply_target(listener: Listener, target: dict[str, Any]) -> None:
