@@ -44,7 +44,7 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
     ) -> AuthenticationResult:
         """The request's principal (service/keys/cache.py: a deleted key stops working at
         once); 401 without a valid key, 403 when the key lacks the route's scope, 429 over
-        the key's rate limit."""
+        the key's rate limit or after too many unknown keys from the same address."""
         state = connection.app.state
         key = key_from_headers(connection.headers)
         if key is None:

@@ -6,16 +6,15 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from service.app import create_app
 from service.config import Settings
 from service.db.engine import create_engine
 from tests.conftest import (
     Org,
+    app_on_this_loop,
     assert_problem,
     make_settings,
     wait_until_blocked,
@@ -25,16 +24,8 @@ from tests.conftest import (
 async def test_a_request_waits_for_a_connection_at_most_the_pool_timeout(org: Org) -> None:
     queue_id = (await org.create_queue())["id"]
     settings = make_settings(db_pool_size=1, db_pool_timeout_s=0.5)
-    app = create_app(settings)
     blocker = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://herald.test",
-            headers=org.headers,
-        ) as client,
-    ):
+    async with app_on_this_loop(settings, org.headers) as (_, client):
         try:
             async with blocker.transaction():
                 # The listener create holds the one connection while it waits on the queue.
@@ -69,15 +60,7 @@ async def test_downloads_use_their_own_connections_and_ingest_goes_on_without_th
     org: Org,
 ) -> None:
     queue_id = (await org.create_queue())["id"]
-    app = create_app(make_settings(export_pool_size=1))
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://herald.test",
-            headers=org.headers,
-        ) as client,
-    ):
+    async with app_on_this_loop(make_settings(export_pool_size=1), org.headers) as (app, client):
         ingested = await client.post(f"/v1/queues/{queue_id}/messages", content=b"{}")
         download = f"/v1/batches/{ingested.json()['batch_id']}/messages"
         assert (await client.get(download)).status_code == 200

@@ -4,7 +4,8 @@ A Postgres lookup per request costs more than the rest of an ingest request. The
 used only while this process is subscribed to the revocation channel: a revoking request
 publishes after its commit and before it answers 204, so a revoked key stops working at
 once in every process. While not subscribed (Redis down, reconnecting), every lookup goes
-to Postgres and the cache starts empty again afterwards.
+to Postgres and the cache starts empty again afterwards. Unknown keys are remembered too
+(service/lib/failed_lookups.py limits how many new ones an address may try).
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ class RequestRateLimiter:
         window.pending -= amount
         try:
             total = await self._storage.incr(
-                f"herald/ingest/{identity}/{window.second}", WINDOW_EXPIRY_S, amount=amount
+                f"herald/rate/{identity}/{window.second}", WINDOW_EXPIRY_S, amount=amount
             )
             # A window's total only grows; an older answer arriving late must not lower it.
             window.shared = max(window.shared, total)
