@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
+import structlog
 from arq.connections import RedisSettings
 from arq.connections import create_pool as create_arq_pool
 from litestar import Litestar, Router
@@ -39,6 +40,9 @@ from service.metrics.controller import MetricsController
 from service.pretty import pretty_json_middleware
 from service.queues.controller import QueueController
 from service.request import HeraldRequest
+from service.secret_keys import SecretKeyMismatch, check_secret_key
+
+log = structlog.get_logger("herald.api")
 
 API_CONTROLLERS = [
     ApiKeyController,
@@ -61,6 +65,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine = create_engine(settings)
         redis = Redis.from_url(settings.redis_url)
         pg_pool = await create_pg_pool(settings)
+        try:
+            await check_secret_key(pg_pool, app.state.secret_box)
+        except SecretKeyMismatch as exc:
+            log.error(str(exc))
+            raise
         export_pool = await create_pg_pool(
             settings, settings.export_pool_size, name="herald-export"
         )

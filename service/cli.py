@@ -1,4 +1,4 @@
-"""The `herald` command: dev, api, worker, migrate, orgs create."""
+"""The `herald` command: dev, api, worker, migrate, orgs create, secrets rotate."""
 
 from __future__ import annotations
 
@@ -47,6 +47,26 @@ def _orgs_create(args: argparse.Namespace) -> None:
     print(f"HERALD_ORG_ID={org_id}\nHERALD_API_KEY={key}", flush=True)
 
 
+def _secrets_rotate(_: argparse.Namespace) -> None:
+    from service.db.engine import create_pg_pool
+    from service.lib.secrets import SecretBox
+    from service.secret_keys import SecretKeyMismatch, rotate_secret_keys
+
+    async def rotate() -> int:
+        settings = Settings()
+        pool = await create_pg_pool(settings, 2, name="herald-secrets")
+        try:
+            return await rotate_secret_keys(pool, SecretBox(settings.secret_key))
+        finally:
+            await pool.close()
+
+    try:
+        count = asyncio.run(rotate())
+    except SecretKeyMismatch as exc:
+        sys.exit(str(exc))
+    print(f"resealed the secrets of {count} listener(s) with the first key", flush=True)
+
+
 def _dev(args: argparse.Namespace) -> None:
     from service.devserver import run_dev
 
@@ -77,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     create = orgs.add_parser("create", help="create an organization and print its first API key")
     create.add_argument("name")
     create.set_defaults(run=_orgs_create)
+
+    secrets = commands.add_parser("secrets", help="HERALD_SECRET_KEY").add_subparsers(
+        dest="secrets", required=True
+    )
+    secrets.add_parser(
+        "rotate", help="re-encrypt stored secrets with the first key of HERALD_SECRET_KEY"
+    ).set_defaults(run=_secrets_rotate)
     return parser
 
 

@@ -72,6 +72,18 @@ class Settings(BaseSettings):
     circuit_failure_threshold: int = 5
     circuit_cooldown_s: float = 30.0
     worker_max_jobs: int = 200
+    # A drain with work left gives its job slot back after this long (and queues again).
+    drain_slice_s: float = Field(default=10.0, gt=0)
+    # Drains one organization may run at once in a worker process; the rest wait queued.
+    worker_drains_per_org: int = Field(default=100, ge=1)
+    # Message bodies a worker process holds in claimed deliveries not yet sent, and one
+    # claim's share of them: what bounds a worker's memory, whatever bodies arrive.
+    worker_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    worker_claim_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024)
+    # Sockets the egress keeps open at once, in all and to one host (:port); a drain never
+    # has more sends under way than the second.
+    egress_connections: int = Field(default=1024, ge=1)
+    egress_connections_per_host: int = Field(default=256, ge=1)
     worker_grace_s: float = 10.0
     worker_db_pool_size: int = 20
     # Each worker process serves its own counters here (GET /metrics); 0 turns it off.

@@ -96,6 +96,27 @@ class Stack:
     async def start_worker(self) -> None:
         self.worker = await self._spawn("workers")
 
+    async def restart(self, **env: str) -> None:
+        """Stops the API and the worker and starts them again with `env` (without waiting)."""
+        await self.kill(self.worker)
+        await self.kill(self.api)
+        self.api = await self._spawn("service.cli", "api", **env)
+        self.worker = await self._spawn("workers", **env)
+
+    async def herald(self, *args: str, **env: str) -> tuple[int, str]:
+        """Runs a `herald` command against the stack: (exit code, stdout and stderr)."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "service.cli",
+            *args,
+            env={**self.env, **env},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+        return process.returncode or 0, output.decode()
+
     async def start_second_api(self) -> str:
         """Another API process on the same servers; returns its base URL."""
         port = free_port()

@@ -92,7 +92,7 @@ def delivery() -> ClaimedDelivery:
 
 
 def sink_with(policy: EgressPolicy) -> HttpSink:
-    return HttpSink(Egress(policy))
+    return HttpSink(Egress(policy, connections=100, per_host=10))
 
 
 def guarded_sink(inner: AbstractResolver) -> HttpSink:
@@ -160,7 +160,7 @@ async def test_every_socket_is_checked_even_where_no_check_ran_before(receiver: 
 
     from workers.egress import BlockedDestination
 
-    egress = Egress(EgressPolicy())
+    egress = Egress(EgressPolicy(), connections=100, per_host=10)
     try:
         for host in ("127.0.0.1", "[::ffff:127.0.0.1]", "localhost"):
             with pytest.raises(ClientConnectorError) as raised:

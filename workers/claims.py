@@ -51,10 +51,16 @@ def _claimed(queue_id: uuid.UUID, rows: list[asyncpg.Record]) -> list[ClaimedDel
 
 
 async def claim_due(
-    pool: asyncpg.Pool, listener_id: uuid.UUID, queue_id: uuid.UUID, limit: int, lease_s: float
+    pool: asyncpg.Pool,
+    listener_id: uuid.UUID,
+    queue_id: uuid.UUID,
+    limit: int,
+    lease_s: float,
+    max_bytes: int,
 ) -> list[ClaimedDelivery]:
-    """Up to `limit` due deliveries, oldest due first, leased for `lease_s` seconds."""
-    rows = await pool.fetch(CLAIM_DUE, listener_id, queue_id, limit, lease_s)
+    """Up to `limit` due deliveries, oldest due first, leased for `lease_s` seconds, with
+    bodies of at most `max_bytes` in all (or one delivery, whatever its size)."""
+    rows = await pool.fetch(CLAIM_DUE, listener_id, queue_id, limit, lease_s, max_bytes)
     return _claimed(queue_id, rows)
 
 

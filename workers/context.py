@@ -14,7 +14,10 @@ from service.db.engine import create_pg_pool
 from service.deliveries.wakeup import Waker, WakeSignals
 from service.lib.metrics import MetricsPublisher
 from service.lib.secrets import SecretBox
+from service.secret_keys import check_secret_key
+from workers.bodies import BodyBudget
 from workers.egress import Egress
+from workers.fair_share import FairShare
 from workers.metrics_server import serve_metrics
 from workers.recorder import Recorder
 from workers.sinks import Sink
@@ -39,6 +42,8 @@ class WorkerContext:
     wake_signals: WakeSignals
     metrics: MetricsPublisher
     metrics_server: WSGIServer | None
+    fair_share: FairShare
+    bodies: BodyBudget
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
@@ -55,7 +60,13 @@ class WorkerContext:
             wait_for_disk=False,
             planner=PLANNER_SETTINGS,
         )
-        egress = Egress(settings.egress_policy)
+        secret_box = SecretBox(settings.secret_key)
+        await check_secret_key(pool, secret_box)
+        egress = Egress(
+            settings.egress_policy,
+            connections=settings.egress_connections,
+            per_host=settings.egress_connections_per_host,
+        )
         sinks: dict[str, Sink] = {"webhook": HttpSink(egress)}
         if settings.kafka_bootstrap:
             from workers.sinks.kafka import KafkaSink
@@ -69,12 +80,14 @@ class WorkerContext:
             redis=redis,
             waker=Waker(redis, settings.arq_queue_name),
             recorder=Recorder(pool),
-            secret_box=SecretBox(settings.secret_key),
+            secret_box=secret_box,
             egress=egress,
             sinks=sinks,
             wake_signals=WakeSignals(redis, settings.arq_queue_name),
             metrics=metrics,
             metrics_server=serve_metrics(settings.host, settings.worker_metrics_port),
+            fair_share=FairShare(pool, settings.worker_drains_per_org),
+            bodies=BodyBudget(settings.worker_body_bytes, settings.worker_claim_bytes),
         )
 
     async def close(self) -> None:

@@ -5,6 +5,12 @@ At most one drain per listener runs at a time (its turn, in the wake-up protocol
 service/deliveries/wakeup.py). The drain stops claiming once the listener is paused,
 disabled, deleted or unreachable (seen within LISTENER_MAX_AGE_S), as soon as its circuit
 opens, or when the worker shuts down.
+
+A drain is one arq job, and a worker runs a bounded number of them: so that no listener
+keeps a slot while others wait, a drain gives its slot back with work left (and queues its
+next turn behind the drains already waiting) once its time slice (`drain_slice_s`) is
+over, and a rate-limited one whenever its next token is more than PACE_YIELD_S away (its
+next turn is queued for then).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from service.deliveries.wakeup import Watch, drain_turn, take_dirty, woken_since
 from workers.claims import ClaimedDelivery, claim_due, claim_oldest, release
 from workers.context import WorkerContext
 from workers.listeners import ListenerConfig, load_listener
-from workers.pacing import TokenBucket, lease_s
+from workers.pacing import TokenBucket, lease_s, restore_bucket, save_bucket
 from workers.pending_records import PendingRecords
 from workers.senders import Senders
 from workers.sinks import Sink, internal_error
@@ -37,6 +43,9 @@ LINGER_POLL_S = 0.5
 # secret applies within it, even to a drain that never runs out of work. Not on every
 # wake-up: that cost each wave of new messages a round trip before its claim.
 LISTENER_MAX_AGE_S = 1.0
+# A rate-limited drain waits for a token nearer than this; a later one, it waits for
+# without a slot.
+PACE_YIELD_S = 1.0
 
 
 class Drain:
@@ -53,7 +62,11 @@ class Drain:
         self.loaded_at = 0.0  # event loop time of the listener's last load
         self.dirty_read_at = 0.0  # event loop time the dirty flag was last read
         self.sent = 0
+        self.body_bytes = 0  # bodies claimed and not yet sent, counted in ctx.bodies
         self._reload = True
+        self.started_at = 0.0  # event loop time the drain's turn began
+        # Set when the drain gives its slot back with work left: seconds to its next turn.
+        self.resume_in: float | None = None
         # Its event is set when the listener is woken and when a send or a record finishes:
         # the loop waits on this one event rather than on every task it has under way.
         self.watch = Watch()  # the worker's own (see WakeSignals) while the drain runs
@@ -65,6 +78,7 @@ class Drain:
         async with drain_turn(redis, self.listener_id) as held:
             if not held:
                 return 0
+            self.started_at = asyncio.get_running_loop().time()
             try:
                 with self.ctx.wake_signals.watch(self.listener_id) as self.watch:
                     await self._loop()
@@ -73,8 +87,17 @@ class Drain:
             except BaseException:  # cancelled, or Redis/Postgres gone mid-drain
                 await self._give_back()
                 raise
-        # A wake-up that came while we were leaving found the lock held: honour it now.
-        if await woken_since(redis, self.listener_id) and not self.ctx.stopping.is_set():
+            finally:
+                self.ctx.bodies.give(self.body_bytes)
+                if self.bucket is not None:
+                    with contextlib.suppress(Exception):
+                        await save_bucket(redis, self.listener_id, self.bucket)
+        if self.ctx.stopping.is_set():
+            return self.sent
+        if self.resume_in is not None:
+            await self.ctx.waker.wake_later(self.listener_id, self.resume_in)
+        elif await woken_since(redis, self.listener_id):
+            # A wake-up that came while we were leaving found the lock held: honour it now.
             await self.ctx.waker.wake_now([self.listener_id], force=True)
         return self.sent
 
@@ -85,12 +108,16 @@ class Drain:
                 self.listener = await self._load()
                 self._reload = False
             can_claim = self._can_claim()
+            if can_claim and more and (pause := self._pause_s()) is not None:
+                can_claim = False
+                if self.slots.idle:
+                    self.resume_in = pause
+                    return
             if can_claim and not more:
                 more = await self._heard_of_work()
             if can_claim and more and self._may_claim():
                 wanted = min(self._free_slots(), self._claim_size())
-                claimed = await self._claim(wanted)
-                more = len(claimed) == wanted  # a short claim means the queue is drained
+                claimed, more = await self._claim(wanted)
                 self._start(claimed)
                 if more and self._may_claim():
                     continue  # claim the next part before waiting on any send
@@ -168,6 +195,16 @@ class Drain:
         listener = self.listener
         return listener is not None and listener.deliverable and not self.ctx.stopping.is_set()
 
+    def _pause_s(self) -> float | None:
+        """When the drain should give its slot back: 0 when its time slice is over, the
+        wait for a token when that is long; else None."""
+        now = asyncio.get_running_loop().time()
+        if now - self.started_at >= self.ctx.settings.drain_slice_s:
+            return 0.0
+        if self.bucket is not None and (wait := self.bucket.wait_s()) > PACE_YIELD_S:
+            return wait
+        return None
+
     def _listener_age(self) -> float:
         return asyncio.get_running_loop().time() - self.loaded_at
 
@@ -178,9 +215,14 @@ class Drain:
             self.listener_id,
             self.ctx.secret_box,
             list(self.ctx.settings.retry_schedule_s),
+            self.ctx.egress.per_host,
         )
         if listener is not None and listener.rate_limit_per_s:
-            if self.bucket is None or self.bucket.rate != listener.rate_limit_per_s:
+            if self.bucket is None:
+                self.bucket = await restore_bucket(
+                    self.ctx.redis, self.listener_id, listener.rate_limit_per_s
+                )
+            elif self.bucket.rate != listener.rate_limit_per_s:
                 self.bucket = TokenBucket(listener.rate_limit_per_s)
         else:
             self.bucket = None
@@ -191,22 +233,37 @@ class Drain:
         return self.slots.free(self.listener)
 
     def _may_claim(self) -> bool:
+        """Enough free slots, and bodies within the worker's budget (a drain with nothing
+        under way may always claim one delivery, so that every drain moves)."""
         assert self.listener is not None
-        return self.slots.can_claim(self.listener)
+        if not self.slots.can_claim(self.listener):
+            return False
+        return self.slots.idle or self.ctx.bodies.for_claim() > 0
 
     def _claim_size(self) -> int:
         assert self.listener is not None
         batches = self.ctx.sinks[self.listener.type].batches
         return self.slots.claim_size(self.listener, batches=batches)
 
-    async def _claim(self, free: int) -> list[ClaimedDelivery]:
+    async def _claim(self, wanted: int) -> tuple[list[ClaimedDelivery], bool]:
+        """The claimed deliveries, and whether more may be due (a claim cut short by
+        neither the count nor the byte budget means the listener is drained)."""
         listener = self.listener
         assert listener is not None
         rate, margin_s = listener.rate_limit_per_s, self.ctx.settings.lease_s
-        lease = lease_s(margin_s, listener.timeout_s, self.slots.sending + free, rate)
+        lease = lease_s(margin_s, listener.timeout_s, self.slots.sending + wanted, rate)
+        budget = max(1, self.ctx.bodies.for_claim())
         if listener.ordered:
-            return await claim_oldest(self.ctx.pool, self.listener_id, listener.queue_id, lease)
-        return await claim_due(self.ctx.pool, self.listener_id, listener.queue_id, free, lease)
+            claimed = await claim_oldest(self.ctx.pool, self.listener_id, listener.queue_id, lease)
+        else:
+            claimed = await claim_due(
+                self.ctx.pool, self.listener_id, listener.queue_id, wanted, lease, budget
+            )
+        size = sum(len(delivery.body or b"") for delivery in claimed)
+        self.body_bytes += size
+        self.ctx.bodies.take(size)
+        more = len(claimed) == wanted or size > budget - self.ctx.settings.max_message_bytes
+        return claimed, more
 
     async def _heard_of_work(self) -> bool:
         """A wake-up signal came, or (read every LINGER_POLL_S) the dirty flag is set."""
@@ -245,12 +302,22 @@ class Drain:
             results = [internal_error(exc)] * len(group)
         finally:
             self.slots.sending -= len(group)
+            self._sent_bodies(group)
         self.sent += len(results)
         soon = self._claims_wait_for_records()
         for delivery, result in zip(group, results, strict=True):
             self.records.add(listener, delivery, result, soon=soon)
         self.slots.unrecorded += len(results)
         self._wake_when_ready()
+
+    def _sent_bodies(self, group: list[ClaimedDelivery]) -> None:
+        """The group's bodies are no longer needed: out of the worker's budget."""
+        size = 0
+        for delivery in group:
+            size += len(delivery.body or b"")
+            delivery.body = None
+        self.body_bytes -= size
+        self.ctx.bodies.give(size)
 
     async def _give_back(self) -> None:
         """When the drain stops early: unsent deliveries go back to pending at once, attempt

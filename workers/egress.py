@@ -88,10 +88,12 @@ def connect_failure(exc: aiohttp.ClientConnectorError) -> str:
 class Egress:
     """The guarded session, shared by the webhook sink and the liveness probes."""
 
-    def __init__(self, policy: EgressPolicy) -> None:
+    def __init__(self, policy: EgressPolicy, *, connections: int, per_host: int) -> None:
         self.policy = policy
+        self.per_host = per_host
         connector = aiohttp.TCPConnector(
-            limit=0,
+            limit=connections,
+            limit_per_host=per_host,
             ttl_dns_cache=10,
             resolver=GuardedResolver(policy),
             socket_factory=guarded_socket_factory(policy),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +21,7 @@ from workers.pacing import claim_limit
 USER_AGENT = f"herald/{__version__}"
 
 LOAD = """
-    SELECT id, queue_id, type, notify_url, liveness_url, kafka_topic, kafka_key, headers,
+    SELECT id, queue_id, type, notify_url, liveness_url, kafka_topic, kafka_key, headers_sealed,
            timeout_ms, max_attempts, retry_schedule_s, ordered, max_in_flight, rate_limit_per_s,
            status, health_state, secret_encrypted, previous_secret_encrypted,
            previous_secret_expires_at, failing_since, delivery_failures, circuit_open_until,
@@ -99,8 +98,14 @@ class ListenerConfig:  # loaded once per drain cycle, read for every delivery
 
 
 async def load_listener(
-    pool: asyncpg.Pool, listener_id: uuid.UUID, box: SecretBox, default_schedule: list[float]
+    pool: asyncpg.Pool,
+    listener_id: uuid.UUID,
+    box: SecretBox,
+    default_schedule: list[float],
+    sockets_per_host: int,
 ) -> ListenerConfig | None:
+    """`sockets_per_host` caps a webhook's sends under way: past the egress's sockets to
+    one host they would only wait for one, inside their deadline."""
     row = await pool.fetchrow(LOAD, listener_id)
     if row is None:
         return None
@@ -112,7 +117,6 @@ async def load_listener(
         and expires > row["now"]
     ):
         secrets.append(box.open(row["previous_secret_encrypted"]))
-    headers = row["headers"]
     return ListenerConfig(
         id=row["id"],
         queue_id=row["queue_id"],
@@ -121,12 +125,14 @@ async def load_listener(
         liveness_url=row["liveness_url"],
         kafka_topic=row["kafka_topic"],
         kafka_key=row["kafka_key"],
-        headers=json.loads(headers) if isinstance(headers, str) else dict(headers or {}),
+        headers=box.open_headers(row["headers_sealed"]),
         timeout_s=row["timeout_ms"] / 1000,
         max_attempts=row["max_attempts"],
         retry_schedule_s=list(row["retry_schedule_s"] or default_schedule),
         ordered=row["ordered"],
-        max_in_flight=row["max_in_flight"],
+        max_in_flight=min(row["max_in_flight"], sockets_per_host)
+        if row["type"] == "webhook"
+        else row["max_in_flight"],
         rate_limit_per_s=row["rate_limit_per_s"],
         status=row["status"],
         health_state=row["health_state"],

@@ -1,4 +1,4 @@
-"""Liveness probes (arq cron, every second): GET each due liveness_url through the egress,
+"""Liveness probes (every second, workers/crons.py): GET each due liveness_url through the egress,
 2xx within the probe's one deadline = live.
 
 After the threshold of failed probes a listener is `unreachable` and its deliveries wait
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import structlog
 
@@ -50,8 +49,7 @@ BATCH = 200
 DUE_SLACK_S = 0.2
 
 
-async def probe_liveness(ctx: dict[str, Any]) -> int:
-    herald: WorkerContext = ctx["herald"]
+async def probe_liveness(herald: WorkerContext) -> int:
     settings = herald.settings
     due = await herald.pool.fetch(
         CLAIM_DUE_PROBES, max(0.0, settings.liveness_interval_s - DUE_SLACK_S), BATCH

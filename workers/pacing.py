@@ -1,9 +1,15 @@
-"""A token bucket for a listener's `rate_limit_per_s` (one drain per listener, so in-process)."""
+"""A token bucket for a listener's `rate_limit_per_s`. One drain per listener runs at a
+time, so the bucket lives in the drain; it is kept in Redis between drains (a drain gives
+its slot back while it waits for tokens), so a new drain does not start with a full one.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
+
+from redis.asyncio import Redis
 
 
 class TokenBucket:
@@ -22,6 +28,36 @@ class TokenBucket:
                 self.tokens -= 1
                 return
             await asyncio.sleep((1 - self.tokens) / self.rate)
+
+    def wait_s(self) -> float:
+        """How long until a token is there."""
+        tokens = self.tokens + (time.monotonic() - self.updated) * self.rate
+        return max(0.0, (1 - tokens) / self.rate)
+
+
+def pace_key(listener_id: uuid.UUID) -> str:
+    return f"herald:pace:{listener_id}"
+
+
+async def restore_bucket(redis: Redis, listener_id: uuid.UUID, rate_per_s: float) -> TokenBucket:
+    """The listener's bucket as its last drain left it (full when that was long ago)."""
+    bucket = TokenBucket(rate_per_s)
+    saved = await redis.get(pace_key(listener_id))
+    if saved:
+        tokens, _, at = saved.decode().partition(" ")
+        elapsed = max(0.0, time.time() - float(at))
+        bucket.tokens = min(bucket.capacity, float(tokens) + elapsed * rate_per_s)
+    return bucket
+
+
+async def save_bucket(redis: Redis, listener_id: uuid.UUID, bucket: TokenBucket) -> None:
+    now = time.monotonic()
+    tokens = min(bucket.capacity, bucket.tokens + (now - bucket.updated) * bucket.rate)
+    refill_s = (bucket.capacity - tokens) / bucket.rate
+    if refill_s <= 0:
+        await redis.delete(pace_key(listener_id))  # full: as if never used
+        return
+    await redis.set(pace_key(listener_id), f"{tokens} {time.time()}", ex=int(refill_s) + 1)
 
 
 # A rate-limited listener is claimed at most this far ahead of its sends: claimed

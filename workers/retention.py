@@ -1,4 +1,4 @@
-"""The retention purge (arq cron, every minute): deletes what Herald no longer keeps, in
+"""The retention purge (every minute, workers/crons.py): deletes what Herald no longer keeps, in
 bounded batches, so that every statement is short and holds its locks briefly.
 
 - messages older than their queue's `retention_days` (HERALD_RETENTION_DAYS when unset),
@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 import asyncpg
 
@@ -99,7 +98,5 @@ async def _purge_queue(
     return True
 
 
-async def purge(ctx: dict[str, Any]) -> dict[str, int]:
-    """arq cron job."""
-    herald: WorkerContext = ctx["herald"]
+async def purge(herald: WorkerContext) -> dict[str, int]:
     return await purge_expired(herald.pool, herald.settings.retention_days)

@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 
 import structlog
+from arq.utils import timestamp_ms
 from arq.worker import Worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
+
+from workers.fair_share import OVER_CAP_DELAY_MS
 
 REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, WatchError, OSError)
 RETRY_PAUSE_S = 0.5
@@ -30,7 +33,14 @@ class HeraldWorker(Worker):
         # running drain again and spend a WATCH/EXISTS/ZSCORE round trip to learn that it
         # runs (about 5 % of the worker's CPU during a drain). Those running here are known.
         running = self.job_tasks
-        await super().start_jobs([job for job in job_ids if job.decode() not in running])
+        queued = [job for job in job_ids if job.decode() not in running]
+        herald = self.ctx.get("herald")
+        if herald is not None and queued:
+            queued, later = await herald.fair_share.split(queued, list(running))
+            if later:
+                due = timestamp_ms() + OVER_CAP_DELAY_MS
+                await self.pool.zadd(self.queue_name, dict.fromkeys(later, due), xx=True)
+        await super().start_jobs(queued)
 
     async def _poll_iteration(self) -> None:
         try:

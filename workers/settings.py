@@ -1,25 +1,33 @@
-"""arq WorkerSettings: the drain job and the cron jobs, with clients built in on_startup."""
+"""arq WorkerSettings: the drain job, with the worker's clients and its periodic jobs
+(workers/crons.py) started in on_startup."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import func
 
 from service.config import Settings
 from service.lib.gc_tuning import tune_after_startup
 from workers.context import WorkerContext
+from workers.crons import Cron, CronRunner
 from workers.drain import drain_listener
 from workers.liveness import probe_liveness
 from workers.retention import purge
 from workers.sweeper import sweep
 
-EVERY_SECOND = set(range(60))
-# arq keeps a job's in-progress key for its timeout: long drains are fine (one per listener,
-# guarded by our own lock), but a dead worker's cron ticks must not be blocked for long.
-DRAIN_TIMEOUT_S = 24 * 3600
+# arq keeps a job's in-progress key for its timeout. A drain gives its slot back after its
+# time slice, but arq's timeout is only the last resort for a drain that hangs.
+DRAIN_TIMEOUT_S = 3600
+
+
+def periodic_jobs(herald: WorkerContext) -> list[Cron]:
+    return [
+        Cron("sweep", lambda: sweep(herald), every_s=1, timeout_s=60, at_startup=True),
+        Cron("liveness", lambda: probe_liveness(herald), every_s=1, timeout_s=60),
+        Cron("purge", lambda: purge(herald), every_s=60, offset_s=30, timeout_s=120),
+    ]
 
 
 def build_worker_settings(settings: Settings | None = None) -> dict[str, Any]:
@@ -27,10 +35,16 @@ def build_worker_settings(settings: Settings | None = None) -> dict[str, Any]:
     settings = settings or Settings()
 
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx["herald"] = await WorkerContext.start(settings, ctx["redis"])
+        herald = ctx["herald"] = await WorkerContext.start(settings, ctx["redis"])
+        crons = ctx["crons"] = CronRunner(
+            ctx["redis"], settings.arq_queue_name, periodic_jobs(herald)
+        )
+        crons.start()
         tune_after_startup()
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        if "crons" in ctx:
+            await ctx["crons"].close()
         if "herald" in ctx:
             await ctx["herald"].close()
 
@@ -44,11 +58,6 @@ def build_worker_settings(settings: Settings | None = None) -> dict[str, Any]:
                 timeout=DRAIN_TIMEOUT_S,
                 max_tries=3,
             ),
-        ],
-        "cron_jobs": [
-            cron(sweep, second=EVERY_SECOND, run_at_startup=True, keep_result=0, unique=True),
-            cron(probe_liveness, second=EVERY_SECOND, keep_result=0, unique=True),
-            cron(purge, second={30}, keep_result=0, unique=True, timeout=120),
         ],
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         "queue_name": settings.arq_queue_name,

@@ -1,4 +1,4 @@
-"""The sweeper (arq cron, every second): recovers whatever Redis lost or a dead worker left.
+"""The sweeper (every second, workers/crons.py): recovers whatever Redis lost or a dead worker left.
 
 - leases that ran out go back to pending (the worker holding them died);
 - listeners with due work get their drain enqueued (deduplicated by job id), which
@@ -10,8 +10,6 @@
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from service.deliveries.state import EXPIRE_LEASES, ORDERED_STRAGGLERS, PENDING
 from workers.context import WorkerContext
@@ -39,9 +37,8 @@ RECENTLY_ORDERED = """
 BATCH = 1000
 
 
-async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
-    """Returns what it did, for the job log."""
-    herald: WorkerContext = ctx["herald"]
+async def sweep(herald: WorkerContext) -> dict[str, int]:
+    """Returns what it did."""
     released = 0
     while True:
         status = await herald.pool.execute(EXPIRE_LEASES, BATCH)

@@ -136,20 +136,31 @@ CLAIMED_COLUMNS = """
           OFFSET 0
       ) m
 """
-# $3 how many, $4 the lease in seconds.
+# $3 how many, $4 the lease in seconds, $5 a byte budget: the claim stops before the
+# delivery whose body would take it past the budget (the first is claimed whatever its size).
 CLAIM_DUE = (
     f"""
-    WITH due AS (
-        SELECT message_id FROM deliveries
+    WITH candidates AS (
+        SELECT message_id, next_attempt_at FROM deliveries
          WHERE listener_id = $1 AND status = '{PENDING}' AND next_attempt_at <= now()
          ORDER BY next_attempt_at
          LIMIT $3
          FOR UPDATE SKIP LOCKED
+    ), sized AS (
+        SELECT c.message_id,
+               sum(m.size) OVER (ORDER BY c.next_attempt_at, c.message_id) - m.size AS before
+          FROM candidates c
+          CROSS JOIN LATERAL (
+              SELECT size FROM messages
+               WHERE queue_id = $2 AND id = c.message_id
+              OFFSET 0
+          ) m
     ), claimed AS (
         UPDATE deliveries d
            SET status = '{IN_FLIGHT}', attempts = d.attempts + 1,
                lease_expires_at = now() + make_interval(secs => $4)
-         WHERE d.listener_id = $1 AND d.message_id = ANY(ARRAY(SELECT message_id FROM due))
+         WHERE d.listener_id = $1
+           AND d.message_id = ANY(ARRAY(SELECT message_id FROM sized WHERE before < $5))
         RETURNING d.message_id, d.attempts, d.retry_base
     )
     """

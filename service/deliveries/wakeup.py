@@ -62,6 +62,21 @@ def lock_key(listener_id: uuid.UUID) -> str:
     return f"herald:draining:{listener_id}"
 
 
+def drain_job_id(listener_id: uuid.UUID) -> str:
+    """A drain job's arq id names its listener, so that a worker can tell whose drain a
+    queued job is before it takes a slot (workers/fair_share.py); the suffix keeps each
+    job's id unique."""
+    return f"drain:{listener_id}:{uuid.uuid4().hex}"
+
+
+def listener_of_job(job_id: str) -> uuid.UUID | None:
+    _, _, rest = job_id.partition("drain:")
+    try:
+        return uuid.UUID(rest.partition(":")[0])
+    except ValueError:
+        return None
+
+
 class Waker:
     def __init__(self, redis: ArqRedis, queue_name: str) -> None:
         self.redis = redis
@@ -79,6 +94,26 @@ class Waker:
     async def wake_now(self, listener_ids: Iterable[uuid.UUID], *, force: bool = False) -> None:
         """Queues the drains now; `force` queues them even if one was queued moments ago."""
         await self._enqueue(set(listener_ids), force=force)
+
+    async def wake_later(self, listener_id: uuid.UUID, delay_s: float) -> None:
+        """Queues the listener's next drain `delay_s` from now (a drain that gave its slot
+        back); wake-ups until then only mark it dirty for that drain."""
+        if delay_s <= 0:
+            await self.wake_now([listener_id], force=True)
+            return
+        try:
+            await self.redis.set(
+                queued_key(listener_id), b"1", px=int(delay_s * 1000) + QUEUED_TTL_MS
+            )
+            await self.redis.enqueue_job(
+                DRAIN_JOB,
+                str(listener_id),
+                _queue_name=self.queue_name,
+                _job_id=drain_job_id(listener_id),
+                _defer_by=delay_s,
+            )
+        except Exception as exc:  # Redis down: the sweeper will find the work in Postgres.
+            logger.warning("could not queue a drain for later: %r", exc)
 
     async def _flush(self) -> None:
         # One turn, not a timer: a 1 ms sleep put 1-2 ms (a timer's resolution) on every
@@ -103,7 +138,9 @@ class Waker:
             newly_queued = [lid for lid, fresh in zip(ordered, queued, strict=True) if fresh]
             await asyncio.gather(
                 *(
-                    self.redis.enqueue_job(DRAIN_JOB, str(lid), _queue_name=self.queue_name)
+                    self.redis.enqueue_job(
+                        DRAIN_JOB, str(lid), _queue_name=self.queue_name, _job_id=drain_job_id(lid)
+                    )
                     for lid in newly_queued
                 )
             )

@@ -52,7 +52,7 @@ class ListenerController(Controller):
         service: NamedDependency[ListenerService],
     ) -> ListenerResponse:
         listener = await service.create(principal.org_id, queue_id, data)
-        return listener_response(listener, service.settings, principal)
+        return listener_response(listener, service.settings, principal, service.secrets)
 
     @get(opt=READ, summary="List a queue's listeners")
     async def list_listeners(
@@ -65,7 +65,9 @@ class ListenerController(Controller):
     ) -> ListenerList:
         rows = await service.page(principal.org_id, queue_id, page_request(limit, cursor))
         page, links = paginate(rows, limit, f"/v1/queues/{queue_id}/listeners")
-        return ListenerList([listener_view(r, service.settings, principal) for r in page], links)
+        return ListenerList(
+            [listener_view(r, service.settings, principal, service.secrets) for r in page], links
+        )
 
     @get("/{listener_id:uuid}", opt=READ, summary="Get a listener with its status and health")
     async def get_listener(
@@ -76,7 +78,7 @@ class ListenerController(Controller):
         service: NamedDependency[ListenerService],
     ) -> ListenerResponse:
         listener = await service.get(principal.org_id, queue_id, listener_id)
-        return listener_response(listener, service.settings, principal)
+        return listener_response(listener, service.settings, principal, service.secrets)
 
     @patch("/{listener_id:uuid}", opt=WRITE, summary="Update, pause or re-enable a listener")
     async def update(
@@ -88,7 +90,7 @@ class ListenerController(Controller):
         service: NamedDependency[ListenerService],
     ) -> ListenerResponse:
         listener = await service.update(principal.org_id, queue_id, listener_id, data)
-        return listener_response(listener, service.settings, principal)
+        return listener_response(listener, service.settings, principal, service.secrets)
 
     @delete(
         "/{listener_id:uuid}",

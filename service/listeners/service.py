@@ -77,7 +77,6 @@ class ListenerService:
             rate_limit_per_s=data.rate_limit_per_s,
             status="active" if data.enabled else "paused",
             secret_encrypted=self.secrets.seal(new_signing_secret()),
-            headers={},
         )
         self._apply_target(listener, target)
         return await self.repository.add(listener)
@@ -94,7 +93,7 @@ class ListenerService:
                 "notify_url": listener.notify_url,
                 "liveness_url": listener.liveness_url,
                 "kafka": _kafka_of(listener),
-                "headers": listener.headers,
+                "headers": self.secrets.open_headers(listener.headers_sealed),
             }
             target.update({k: v for k, v in changes.items() if k in TARGET_FIELDS})
             await validate_target(target, self.settings.egress_policy)
@@ -117,15 +116,14 @@ class ListenerService:
         if schedule and min(schedule) < shortest:
             raise invalid_field("retry_schedule_s", f"each delay must be at least {shortest} s")
 
-    @staticmethod
-    def _apply_target(listener: Listener, target: dict[str, Any]) -> None:
+    def _apply_target(self, listener: Listener, target: dict[str, Any]) -> None:
         kafka: KafkaTarget | None = target["kafka"]
         listener.type = target["type"]
         listener.notify_url = target["notify_url"]
         listener.liveness_url = target["liveness_url"]
         listener.kafka_topic = kafka.topic if kafka else None
         listener.kafka_key = kafka.key if kafka else None
-        listener.headers = dict(target["headers"])
+        listener.headers_sealed = self.secrets.seal_headers(dict(target["headers"]))
 
     @staticmethod
     def _set_enabled(listener: Listener, enabled: bool) -> None:

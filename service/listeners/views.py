@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from service.auth import Principal
 from service.config import Settings
 from service.db.models import Listener
 from service.lib.pagination import self_link
+from service.lib.secrets import SecretBox
 from service.listeners.schemas import KafkaTarget, ListenerHealth, ListenerResponse, ListenerView
 
 
@@ -19,7 +18,9 @@ MASKED = "********"
 WRITE_SCOPE = "queues:write"
 
 
-def listener_view(listener: Listener, settings: Settings, principal: Principal) -> ListenerView:
+def listener_view(
+    listener: Listener, settings: Settings, principal: Principal, box: SecretBox
+) -> ListenerView:
     """`headers` (often a receiver's credentials) show their values only to keys that may
     change the listener (queues:write); others see the names."""
     kafka = None
@@ -30,7 +31,7 @@ def listener_view(listener: Listener, settings: Settings, principal: Principal) 
         checked_at=listener.health_checked_at,
         consecutive_failures=listener.health_consecutive_failures,
     )
-    headers: dict[str, Any] = listener.headers
+    headers = box.open_headers(listener.headers_sealed)
     return ListenerView(
         id=listener.id,
         name=listener.name,
@@ -39,9 +40,7 @@ def listener_view(listener: Listener, settings: Settings, principal: Principal) 
         notify_url=listener.notify_url,
         liveness_url=listener.liveness_url,
         kafka=kafka,
-        headers={
-            str(k): str(v) if principal.allows(WRITE_SCOPE) else MASKED for k, v in headers.items()
-        },
+        headers={k: v if principal.allows(WRITE_SCOPE) else MASKED for k, v in headers.items()},
         timeout_ms=listener.timeout_ms,
         max_attempts=listener.max_attempts,
         retry_schedule_s=listener.retry_schedule_s or list(settings.retry_schedule_s),
@@ -58,7 +57,7 @@ def listener_view(listener: Listener, settings: Settings, principal: Principal) 
 
 
 def listener_response(
-    listener: Listener, settings: Settings, principal: Principal
+    listener: Listener, settings: Settings, principal: Principal, box: SecretBox
 ) -> ListenerResponse:
-    view = listener_view(listener, settings, principal)
+    view = listener_view(listener, settings, principal, box)
     return ListenerResponse(view, self_link(listener_href(listener)))

@@ -5,6 +5,7 @@ from service.db.models.listeners import Listener
 from service.db.models.messages import Batch, BatchFailure, Inlet, Message
 from service.db.models.organizations import ApiKey, Organization
 from service.db.models.queues import DeletedQueue, Queue
+from service.db.models.secret_key import SecretKeyCheck
 
 __all__ = [
     "ApiKey",
@@ -18,4 +19,5 @@ __all__ = [
     "Message",
     "Organization",
     "Queue",
+    "SecretKeyCheck",
 ]

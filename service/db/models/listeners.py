@@ -2,10 +2,9 @@
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, LargeBinary, Text
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, CreatedAtMixin, IdMixin, utcnow
@@ -29,7 +28,8 @@ class Listener(IdMixin, CreatedAtMixin, Base):
     liveness_url: Mapped[str | None] = mapped_column(Text)
     kafka_topic: Mapped[str | None] = mapped_column(Text)
     kafka_key: Mapped[str | None] = mapped_column(Text)
-    headers: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # The extra request headers (often a receiver's credentials), a Fernet token of JSON.
+    headers_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     timeout_ms: Mapped[int]
     max_attempts: Mapped[int]
     retry_schedule_s: Mapped[list[float] | None] = mapped_column(ARRAY(Float))
