@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = 5 * 1024 * 1024
     max_messages_per_request: int = 10_000
     idempotency_ttl_s: int = 24 * 3600
+    # What one replay request may start again: a window this long, this many messages.
+    replay_max_window_s: float = Field(default=31 * 24 * 3600, gt=0)
+    replay_max_messages: int = Field(default=100_000, ge=1)
     # How long messages, attempts and batches are kept when a queue sets no retention_days.
     retention_days: int = 30
 

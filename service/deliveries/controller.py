@@ -30,7 +30,10 @@ READ, WRITE = requires("messages:read"), requires("messages:write")
 
 def provide_deliveries(db_session: NamedDependency[AsyncSession], state: State) -> DeliveryService:
     return DeliveryService(
-        DeliveryRepository(db_session), ListenerRepository(db_session), waker_for(db_session, state)
+        DeliveryRepository(db_session),
+        ListenerRepository(db_session),
+        state.settings,
+        waker_for(db_session, state),
     )
 
 

@@ -49,6 +49,15 @@ class DeliveryRepository:
         result = await execute(self.session, state.RETRY, listener_id, delivery_id)
         return result.scalar_one_or_none() is not None
 
+    async def window_size(
+        self, queue_id: uuid.UUID, since: datetime, until: datetime, at_most: int
+    ) -> int:
+        """The messages received in [since, until), counted up to `at_most`."""
+        result = await execute(
+            self.session, state.REPLAY_WINDOW_SIZE, queue_id, since, until, at_most
+        )
+        return int(result.scalar_one())
+
     async def replay(
         self,
         queue_id: uuid.UUID,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from service.config import Settings
 from service.db.base import utcnow
 from service.db.models import Attempt, Delivery, Listener
 from service.deliveries.repository import DeliveryRepository
@@ -23,10 +24,12 @@ class DeliveryService:
         self,
         repository: DeliveryRepository,
         listeners: ListenerRepository,
+        settings: Settings,
         wake: Callable[[list[uuid.UUID]], None],
     ) -> None:
         self.repository = repository
         self.listeners = listeners
+        self.settings = settings
         self.wake = wake
 
     async def _listener(
@@ -79,6 +82,15 @@ class DeliveryService:
             raise invalid_field("since", "must carry a time zone (RFC 3339)")
         if until <= request.since:
             raise invalid_field("until", "must be after since")
+        longest = self.settings.replay_max_window_s
+        if (until - request.since).total_seconds() > longest:
+            raise invalid_field("since", f"a replay covers at most {longest:g} s")
+        most = self.settings.replay_max_messages
+        if await self.repository.window_size(queue_id, request.since, until, most + 1) > most:
+            raise invalid_field(
+                "since",
+                f"the window holds more than {most} messages; replay it in shorter windows",
+            )
         replayed = await self.repository.replay(
             queue_id,
             listener_id,

@@ -90,6 +90,15 @@ RETRY = f"""
        AND d.status IN {sql_list(FINISHED)}
     RETURNING d.message_id
 """
+# How many messages a replay window holds, counted up to $4 (a replay takes at most
+# replay_max_messages): $1 queue, $2 since, $3 until.
+REPLAY_WINDOW_SIZE = """
+    SELECT count(*) FROM (
+        SELECT 1 FROM messages
+         WHERE queue_id = $1 AND received_at >= $2 AND received_at < $3
+         LIMIT $4
+    ) w
+"""
 # A window's deliveries that did not get through, started again with a fresh schedule:
 # $1 queue, $2 listener, $3 since, $4 until, $5 the statuses to start again, $6 ordered.
 REPLAY_FINISHED = f"""
