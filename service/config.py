@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     max_message_bytes: int = 1024 * 1024
     max_request_bytes: int = 5 * 1024 * 1024
     max_messages_per_request: int = 10_000
+    # Request bytes one API process holds in ingest at once (503 with Retry-After past it).
+    ingest_bytes_in_flight: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
     idempotency_ttl_s: int = 24 * 3600
     # What one replay request may start again: a window this long, this many messages.
     replay_max_window_s: float = Field(default=31 * 24 * 3600, gt=0)

@@ -77,12 +77,23 @@ async def ingest_messages(
 ) -> Response[dict[str, Any]]:
     """The one ingest path: the request's messages stored in the queue, and the answer."""
     service: IngestService = request.app.state.ingest
-    parsed = await read_ingest_request(
-        request,
-        service.settings,
-        org_id=org_id,
-        queue_id=queue_id,
-        original_headers=original_headers,
-    )
-    result = await service.ingest(parsed)
+    with service.admission.admit(_most_bytes(request, service.settings.max_request_bytes)):
+        parsed = await read_ingest_request(
+            request,
+            service.settings,
+            org_id=org_id,
+            queue_id=queue_id,
+            original_headers=original_headers,
+        )
+        result = await service.ingest(parsed)
     return Response(content=result.body, status_code=result.status_code)
+
+
+def _most_bytes(request: Request[Any, Any, Any], limit: int) -> int:
+    """The most a request's body can take once read: its declared length, or the limit
+    when it is compressed or of unknown length."""
+    headers = request.headers
+    declared = headers.get("content-length", "")
+    if not declared.isdigit() or headers.get("content-encoding", "identity") != "identity":
+        return limit
+    return min(int(declared), limit)

@@ -13,6 +13,7 @@ from service.db.base import utcnow
 from service.errors import BadRequest, InvalidInput, PayloadTooLarge
 from service.lib.ids import new_id, new_ids
 from service.lib.metrics import INGESTED_BYTES, INGESTED_MESSAGES, REJECTED_MESSAGES
+from service.messages.admission import IngestAdmission
 from service.messages.records import IngestJob
 from service.messages.splitting import (
     Failure,
@@ -112,6 +113,7 @@ class IngestService:
         self.writer = writer
         self.settings = settings
         self.wake = wake
+        self.admission = IngestAdmission(settings.ingest_bytes_in_flight)
 
     async def ingest(self, request: IngestRequest) -> IngestResponse:
         """Stores the accepted items (committed before it returns) and builds the response.
