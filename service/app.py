@@ -18,6 +18,7 @@ from service.api_docs import openapi_config, swagger_assets
 from service.auth import ApiKeyAuthentication
 from service.batches.controller import BatchController
 from service.config import Settings
+from service.db.capacity import PoolsTooLarge, api_connections, check_pool_capacity
 from service.db.engine import create_engine, create_pg_pool, create_sessionmaker
 from service.deliveries.controller import DeliveryController
 from service.deliveries.wakeup import Waker
@@ -66,8 +67,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         redis = Redis.from_url(settings.redis_url)
         pg_pool = await create_pg_pool(settings)
         try:
+            await check_pool_capacity(pg_pool, api_connections(settings), "the API")
             await check_secret_key(pg_pool, app.state.secret_box)
-        except SecretKeyMismatch as exc:
+        except (PoolsTooLarge, SecretKeyMismatch) as exc:
             log.error(str(exc))
             raise
         export_pool = await create_pg_pool(

@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from service.app import create_app
 from service.config import Settings
+from service.db.capacity import PoolsTooLarge
 from service.db.engine import create_engine
 from tests.conftest import (
     Org,
@@ -70,3 +72,11 @@ async def test_downloads_use_their_own_connections_and_ingest_goes_on_without_th
             again = await client.post(f"/v1/queues/{queue_id}/messages", content=b"{}")
             assert again.status_code == 202
         assert (await client.get(download)).status_code == 200
+
+
+async def test_pools_the_server_cannot_hold_stop_the_api_at_start() -> None:
+    app = create_app(make_settings(db_pool_size=1000))
+    with pytest.raises(BaseExceptionGroup) as raised:  # the lifespan's task group
+        async with app.lifespan():
+            pass
+    assert raised.group_contains(PoolsTooLarge, match="may open 1016 database connections")

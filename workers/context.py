@@ -10,6 +10,7 @@ import asyncpg
 from arq.connections import ArqRedis
 
 from service.config import Settings
+from service.db.capacity import check_pool_capacity
 from service.db.engine import create_pg_pool
 from service.deliveries.wakeup import Waker, WakeSignals
 from service.lib.metrics import MetricsPublisher
@@ -60,6 +61,7 @@ class WorkerContext:
             wait_for_disk=False,
             planner=PLANNER_SETTINGS,
         )
+        await check_pool_capacity(pool, settings.worker_db_pool_size, "the worker")
         secret_box = SecretBox(settings.secret_key)
         await check_secret_key(pool, secret_box)
         egress = Egress(
