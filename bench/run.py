@@ -24,6 +24,7 @@ from bench.harness import LOAD_CORE, Bench, combine, format_row
 from bench.ingest import ingest_batch, ingest_single
 from bench.kafka import kafka_listener
 from bench.latency import latency, latency_curve
+from bench.noisy import noisy_tenant
 
 RESULTS_DIR = Path(__file__).parent / "results"
 Rows = list[tuple[str, dict[str, Any]]]
@@ -45,6 +46,7 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[Rows]]] = {
     "kafka": single("kafka", kafka_listener),
     "latency": single("latency", latency),
     "backlog": backlog,
+    "noisy-tenant": single("noisy-tenant", noisy_tenant),
 }
 MEMORY_TARGETS_MB = {"api": 200, "worker": 250}
 # The two noisiest ratios get more runs in a full run of 3 or more: their single runs

@@ -25,6 +25,7 @@ from service.deliveries.wakeup import Waker
 from service.dependencies import provide_db_session, provide_principal, provide_settings
 from service.errors import EXCEPTION_HANDLERS
 from service.health.controller import HealthController
+from service.inlets.cache import InletCache
 from service.inlets.controller import InletController, InletIngestController
 from service.keys.cache import ApiKeyCache
 from service.keys.controller import ApiKeyController
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RequestRateLimiter(settings.redis_url, settings.auth_lookups_per_s)
         )
         app.state.api_keys = ApiKeyCache(pg_pool, redis, failed_lookups)
+        app.state.inlets = InletCache(pg_pool, failed_lookups)
         app.state.api_keys.start()
         metrics = app.state.metrics = MetricsPublisher(redis)
         metrics.start()

@@ -25,6 +25,10 @@ async def test_unknown_keys_and_tokens_are_limited_per_address(
     async with AsyncTestClient(app=app, base_url="http://herald.test") as client:
         org = await new_org(sessionmaker, client)
         assert (await org.get("/v1/queues")).status_code == 200  # a known key, now cached
+        queue = (await org.post("/v1/queues", json={"name": "inlet"})).json()["queue"]
+        created = await org.post(f"/v1/queues/{queue['id']}/inlets", json={"name": "in"})
+        inlet = created.json()["inlet"]["url"]
+        assert (await client.post(inlet, content=b"x")).status_code == 202  # now cached
         same = await asyncio.gather(
             *(client.get("/v1/queues", headers={"x-api-key": "hk_same"}) for _ in range(30))
         )
@@ -45,6 +49,8 @@ async def test_unknown_keys_and_tokens_are_limited_per_address(
             )
         )
         assert set(_codes(tokens)) <= {404, 429} and _codes(tokens).count(429) >= 15
+        # The address is over its limit for unknown tokens; a known inlet still works.
+        assert (await client.post(inlet, content=b"y")).status_code == 202
 
 
 async def test_metrics_need_the_token_when_one_is_set() -> None:

@@ -9,9 +9,6 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from service.auth import client_address
 from service.errors import NotFound
-from service.inlets.repository import InletRepository
-from service.inlets.service import InletService
-from service.queues.repository import QueueRepository
 
 
 class InletAuthentication(AbstractAuthenticationMiddleware):
@@ -21,15 +18,9 @@ class InletAuthentication(AbstractAuthenticationMiddleware):
         """The inlet (the request's user); 404 for an unknown or deleted token, 429 over
         the inlet's rate limit or after too many unknown tokens from the same address."""
         state = connection.app.state
-        client = client_address(connection)
-        state.failed_lookups.check(client)
-        # A short session of its own: no connection is held while the body streams in.
-        async with state.sessionmaker() as session:
-            inlets = InletService(InletRepository(session), QueueRepository(session))
-            try:
-                inlet = await inlets.resolve(connection.path_params["token"])
-            except NotFound:
-                state.failed_lookups.failed(client)
-                raise
+        token = connection.path_params["token"]
+        inlet = await state.inlets.resolve(token, client_address(connection))
+        if inlet is None:
+            raise NotFound("Inlet not found")
         state.rate_limiter.check(f"inlet:{inlet.id}")
         return AuthenticationResult(user=inlet, auth=None)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth import Principal, requires
 from service.db.models import Inlet
 from service.inlets.auth import InletAuthentication
+from service.inlets.cache import ResolvedInlet
 from service.inlets.repository import InletRepository
 from service.inlets.schemas import InletCreate, InletList, InletResponse, InletView
 from service.inlets.service import InletService, forwardable_headers
@@ -96,8 +97,10 @@ class InletController(Controller):
         inlet_id: FromPath[uuid.UUID],
         principal: NamedDependency[Principal],
         inlets: NamedDependency[InletService],
+        state: State,
     ) -> None:
         await inlets.delete(principal.org_id, queue_id, inlet_id)
+        state.inlets.forget(inlet_id)
 
 
 class InletIngestController(Controller):
@@ -112,7 +115,7 @@ class InletIngestController(Controller):
         summary="Receive a third-party webhook",
         responses=INGEST_RESPONSES,
     )
-    async def receive(self, request: Request[Inlet, Any, Any]) -> Response[dict[str, Any]]:
+    async def receive(self, request: Request[ResolvedInlet, Any, Any]) -> Response[dict[str, Any]]:
         inlet = request.user
         return await ingest_messages(
             request,

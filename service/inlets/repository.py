@@ -34,10 +34,6 @@ class InletRepository:
         )
         return result.scalar_one_or_none()
 
-    async def find_by_token_hash(self, token_hash: bytes) -> Inlet | None:
-        result = await self.session.execute(select(Inlet).where(Inlet.token_hash == token_hash))
-        return result.scalar_one_or_none()
-
     async def page(self, queue_id: uuid.UUID, after: uuid.UUID | None, limit: int) -> list[Inlet]:
         query = select(Inlet).where(Inlet.queue_id == queue_id)
         if after is not None:

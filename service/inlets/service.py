@@ -91,10 +91,3 @@ class InletService:
     async def delete(self, org_id: uuid.UUID, queue_id: uuid.UUID, inlet_id: uuid.UUID) -> None:
         if not await self.repository.delete(org_id, queue_id, inlet_id):
             raise NotFound("Inlet not found")
-
-    async def resolve(self, token: str) -> Inlet:
-        """The inlet a token opens; NotFound for an unknown or deleted one."""
-        inlet = await self.repository.find_by_token_hash(hash_token(token))
-        if inlet is None:
-            raise NotFound("Inlet not found")
-        return inlet

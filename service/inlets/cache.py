@@ -1,0 +1,58 @@
+"""Inlet tokens resolved from memory: an inlet URL is called by third parties at their
+pace, so each token is looked up in Postgres at most once per TTL_S, and so is a token
+that does not exist (service/lib/failed_lookups.py limits how many new ones an address
+may try). A deleted inlet stops working at once in the API process that deleted it, and
+within TTL_S in the others."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from service.lib.failed_lookups import FailedLookups
+from service.lib.secrets import hash_token
+
+TTL_S = 5.0
+MAX_ENTRIES = 10_000
+FIND_INLET = "SELECT id, org_id, queue_id FROM inlets WHERE token_hash = $1"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedInlet:
+    id: uuid.UUID
+    org_id: uuid.UUID
+    queue_id: uuid.UUID
+
+
+class InletCache:
+    def __init__(self, pool: asyncpg.Pool, failures: FailedLookups) -> None:
+        self._pool = pool
+        self._failures = failures
+        self._entries: dict[bytes, tuple[ResolvedInlet | None, float]] = {}
+
+    async def resolve(self, token: str, client: str) -> ResolvedInlet | None:
+        """The inlet `token` opens, or None; RateLimited (429) when `client` (its address)
+        has tried too many unknown tokens this second."""
+        token_hash = hash_token(token)
+        now = time.monotonic()
+        cached = self._entries.get(token_hash)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        self._failures.check(client)
+        row = await self._pool.fetchrow(FIND_INLET, token_hash)
+        inlet = ResolvedInlet(row["id"], row["org_id"], row["queue_id"]) if row else None
+        if inlet is None:
+            self._failures.failed(client)
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[token_hash] = (inlet, now + TTL_S)
+        return inlet
+
+    def forget(self, inlet_id: uuid.UUID) -> None:
+        """Drops a deleted inlet from this process's memory."""
+        for token_hash, (inlet, _) in list(self._entries.items()):
+            if inlet is not None and inlet.id == inlet_id:
+                del self._entries[token_hash]
