@@ -29,7 +29,7 @@ from service.inlets.cache import InletCache
 from service.inlets.controller import InletController, InletIngestController
 from service.keys.cache import ApiKeyCache
 from service.keys.controller import ApiKeyController
-from service.lib.failed_lookups import FailedLookups
+from service.lib.failure_limit import FailureLimit
 from service.lib.gc_tuning import tune_after_startup
 from service.lib.metrics import MetricsPublisher
 from service.lib.ratelimit import RequestRateLimiter
@@ -89,8 +89,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.waker = waker
         app.state.ingest = IngestService(writer, settings, waker.wake)
         app.state.rate_limiter = RequestRateLimiter(settings.redis_url, settings.rate_limit_per_s)
-        failed_lookups = app.state.failed_lookups = FailedLookups(
-            RequestRateLimiter(settings.redis_url, settings.auth_lookups_per_s)
+        failed_lookups = app.state.failed_lookups = FailureLimit(
+            RequestRateLimiter(settings.redis_url, settings.auth_lookups_per_s),
+            "unknown-credentials",
+            "More than {n} unknown credentials per second from this address",
+        )
+        refused_bodies = app.state.refused_ingest = FailureLimit(
+            RequestRateLimiter(settings.redis_url, settings.refused_ingest_per_s),
+            "refused-ingest",
+            "More than {n} refused ingest requests per second with this credential; "
+            "fix the requests",
         )
         app.state.api_keys = ApiKeyCache(pg_pool, redis, failed_lookups)
         app.state.inlets = InletCache(pg_pool, failed_lookups)
@@ -105,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await app.state.api_keys.close()
             await app.state.rate_limiter.close()
             await failed_lookups.close()
+            await refused_bodies.close()
             await waker.close()
             await arq_redis.aclose()
             await writer.close()

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     rate_limit_per_s: int = 1000
     # API key and inlet token lookups that miss the cache, per client address and second.
     auth_lookups_per_s: int = 50
+    # Ingest requests refused (400, 413, 415, 422) per API key or inlet and second; past
+    # it the credential's next ingest request gets 429 before its body is read.
+    refused_ingest_per_s: int = Field(default=10, ge=1)
     # When set, GET /metrics needs `Authorization: Bearer <token>`.
     metrics_token: SecretStr | None = None
     # What one organization may create (409 quota-exceeded past them).

@@ -50,6 +50,9 @@ TEST_SETTINGS: dict[str, Any] = {
     "worker_grace_s": 2.0,
     "kafka_idempotent": False,  # Tansu rejects InitProducerId
     "worker_metrics_port": 0,  # in-process workers share the test process's counters
+    # Tests send many refused requests with one key (property tests hundreds);
+    # tests/test_refused_ingest.py sets its own.
+    "refused_ingest_per_s": 100_000,
 }
 
 

@@ -1,6 +1,6 @@
 """Inlet tokens resolved from memory: an inlet URL is called by third parties at their
 pace, so each token is looked up in Postgres at most once per TTL_S, and so is a token
-that does not exist (service/lib/failed_lookups.py limits how many new ones an address
+that does not exist (service/lib/failure_limit.py limits how many new ones an address
 may try). A deleted inlet stops working at once in the API process that deleted it, and
 within TTL_S in the others."""
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from service.lib.failed_lookups import FailedLookups
+from service.lib.failure_limit import FailureLimit
 from service.lib.secrets import hash_token
 
 TTL_S = 5.0
@@ -28,7 +28,7 @@ class ResolvedInlet:
 
 
 class InletCache:
-    def __init__(self, pool: asyncpg.Pool, failures: FailedLookups) -> None:
+    def __init__(self, pool: asyncpg.Pool, failures: FailureLimit) -> None:
         self._pool = pool
         self._failures = failures
         self._entries: dict[bytes, tuple[ResolvedInlet | None, float]] = {}

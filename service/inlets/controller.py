@@ -121,5 +121,6 @@ class InletIngestController(Controller):
             request,
             org_id=inlet.org_id,
             queue_id=inlet.queue_id,
+            credential=f"inlet:{inlet.id}",
             original_headers=forwardable_headers(list(request.headers.multi_items())),
         )

@@ -5,7 +5,7 @@ used only while this process is subscribed to the revocation channel: a revoking
 publishes after its commit and before it answers 204, so a revoked key stops working at
 once in every process. While not subscribed (Redis down, reconnecting), every lookup goes
 to Postgres and the cache starts empty again afterwards. Unknown keys are remembered too
-(service/lib/failed_lookups.py limits how many new ones an address may try).
+(service/lib/failure_limit.py limits how many new ones an address may try).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from service.auth import Principal
-from service.lib.failed_lookups import FailedLookups
+from service.lib.failure_limit import FailureLimit
 from service.lib.pubsub import Subscription
 from service.lib.secrets import hash_token
 
@@ -33,7 +33,7 @@ MAX_ENTRIES = 10_000
 
 
 class ApiKeyCache:
-    def __init__(self, pool: asyncpg.Pool, redis: Redis, failures: FailedLookups) -> None:
+    def __init__(self, pool: asyncpg.Pool, redis: Redis, failures: FailureLimit) -> None:
         self._pool = pool
         self._redis = redis
         self._failures = failures

@@ -41,8 +41,12 @@ class MessageController(Controller):
     )
     async def ingest(self, request: Request[Principal, Any, State]) -> Response[dict[str, Any]]:
         # The hot path takes only the request: no parameter parsing or injected dependencies.
+        principal = request.user
         return await ingest_messages(
-            request, org_id=request.user.org_id, queue_id=request.path_params["queue_id"]
+            request,
+            org_id=principal.org_id,
+            queue_id=request.path_params["queue_id"],
+            credential=f"key:{principal.key_id}",
         )
 
     @get(opt=requires("messages:read"), summary="List a queue's messages, newest first")

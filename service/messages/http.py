@@ -10,11 +10,14 @@ from litestar import Request, Response
 from litestar.openapi.datastructures import ResponseSpec
 
 from service.config import Settings
-from service.errors import BadRequest, PayloadTooLarge
+from service.errors import BadRequest, InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from service.lib.failure_limit import FailureLimit
 from service.messages.body import check_encoding, drain, read_body
 from service.messages.ingest import IngestRequest, IngestService
 from service.messages.schemas import IngestAccepted, IngestResult
 
+# What the sender got wrong, as opposed to Herald being busy or away.
+REFUSED = (BadRequest, PayloadTooLarge, UnsupportedMediaType, InvalidInput)
 MAX_IDEMPOTENCY_KEY = 255
 DRAIN_FACTOR = 4
 SYNC_VALUES = ("1", "true", "yes")
@@ -73,19 +76,27 @@ async def ingest_messages(
     *,
     org_id: uuid.UUID,
     queue_id: uuid.UUID,
+    credential: str,
     original_headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
-    """The one ingest path: the request's messages stored in the queue, and the answer."""
+    """The one ingest path: the request's messages stored in the queue, and the answer.
+    `credential` names the API key or inlet: its refused requests are limited per second."""
     service: IngestService = request.app.state.ingest
-    with service.admission.admit(_most_bytes(request, service.settings.max_request_bytes)):
-        parsed = await read_ingest_request(
-            request,
-            service.settings,
-            org_id=org_id,
-            queue_id=queue_id,
-            original_headers=original_headers,
-        )
-        result = await service.ingest(parsed)
+    refusals: FailureLimit = request.app.state.refused_ingest
+    refusals.check(credential)
+    try:
+        with service.admission.admit(_most_bytes(request, service.settings.max_request_bytes)):
+            parsed = await read_ingest_request(
+                request,
+                service.settings,
+                org_id=org_id,
+                queue_id=queue_id,
+                original_headers=original_headers,
+            )
+            result = await service.ingest(parsed)
+    except REFUSED:
+        refusals.failed(credential)
+        raise
     return Response(content=result.body, status_code=result.status_code)
 
 

@@ -77,6 +77,9 @@ def _collect(segments: list[bytes], max_item_bytes: int, max_items: int, check_j
     return split
 
 
+COUNT_SLICE = 64 * 1024
+
+
 def _json_error(decoder: msgspec.json.Decoder[msgspec.Raw], line: bytes) -> str | None:
     try:
         line.decode("utf-8")
@@ -92,10 +95,19 @@ def _json_error(decoder: msgspec.json.Decoder[msgspec.Raw], line: bytes) -> str 
 
 
 def _check_segments(body: bytes, separator: bytes, max_items: int) -> None:
-    """At most one empty segment per item (a blank line after each, a trailing newline)."""
+    """At most one empty segment per item (a blank line after each, a trailing newline).
+
+    Counted COUNT_SLICE bytes at a time, stopping once past the limit: a body of nothing
+    but separators is refused after its first slice. A separator across two slices is
+    not counted, which only lets the split (which counts items too) decide."""
     limit = 2 * max_items + 1
-    if body.count(separator) + 1 > limit:
-        raise TooManyItems(f"more than {limit} segments in one request (at most {max_items} items)")
+    segments = 1
+    for start in range(0, len(body), COUNT_SLICE):
+        segments += body.count(separator, start, start + COUNT_SLICE)
+        if segments > limit:
+            raise TooManyItems(
+                f"more than {limit} segments in one request (at most {max_items} items)"
+            )
 
 
 def split_ndjson(body: bytes, *, max_item_bytes: int, max_items: int) -> Split:
