@@ -2,9 +2,10 @@
 within its quotas, against the same tenant alone, measured right before and right after.
 
 Tenant A: a listener with a held backlog, enabled when the clock starts, while A posts
-NDJSON requests of 20 lines every 50 ms for a few seconds. A's delivery rate is all it got
-(backlog and steady messages) over the time until its receiver has every one of them
-(none lost); its ingest latency is the median of the steady requests.
+NDJSON requests of 20 lines every 50 ms for a few seconds (fewer than the backlog takes to
+deliver, so the delivery rate is the worker's, not the pace of the posts). A's delivery
+rate is all it got (backlog and steady messages) over the time until its receiver has
+every one of them (none lost); its ingest latency is the median of the steady requests.
 
 Tenant B, started a few seconds before A's noisy run and running throughout:
 - 200 listeners (two queues of 100, its quota) with 100 ms timeouts at a receiver that
@@ -14,8 +15,9 @@ Tenant B, started a few seconds before A's noisy run and running throughout:
 - 5 MiB gzip bodies of many empty members and 5 MiB bodies of delimiters, posted through
   an inlet back to back, and requests with unknown API keys back to back.
 
-Targets: A's delivery rate at least 0.8x alone, A's ingest p50 at most 2x alone; the API's
-and the worker's peak RSS during the noisy run are reported beside (targets 200/250 MB).
+Rows: noisy-tenant (A's delivery rate, target 0.8x alone, with the API's and the worker's
+peak RSS during B beside) and noisy-tenant-ingest (A's ingest p50 as 1000/p50, target
+0.5x alone: a p50 at most twice A's alone).
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ async def prepare_a(bench: Bench, url: str, receiver_url: str, name: str) -> Ten
     listener_id = await bench.listener(
         url, headers, queue_id, enabled=False, notify_url=f"{receiver_url}/{name}", max_in_flight=64
     )
-    backlog = int(bench.pick(full=10_000, quick=4_000, smoke=200))
+    backlog = int(bench.pick(full=40_000, quick=10_000, smoke=200))
     await bench.ingest_ndjson(url, headers, queue_id, [BODY_300 % n for n in range(backlog)])
     return TenantRun(name, headers, queue_id, listener_id, backlog)
 
@@ -103,7 +105,7 @@ async def run_a(bench: Bench, url: str, receiver_url: str, run: TenantRun) -> di
     started = time.perf_counter()
     await bench.enable(url, run.headers, run.queue_id, run.listener_id)
     latencies = await steady_ingest(
-        url, run.headers, run.queue_id, bench.pick(full=8, quick=4, smoke=1)
+        url, run.headers, run.queue_id, bench.pick(full=4, quick=2, smoke=0.5)
     )
     total = run.backlog + STEADY_LINES * len(latencies)
     await wait_path(receiver_url, run.name, total, timeout_s=300)
@@ -218,7 +220,7 @@ class Neighbour:
                         self.answers[f"unknown-key {response.status}"] += 1
 
 
-async def noisy_tenant(bench: Bench) -> dict[str, Any]:
+async def noisy_tenant(bench: Bench) -> list[tuple[str, dict[str, Any]]]:
     receiver, receiver_url = await bench.receiver()
     api, url = await bench.api()
     worker = await bench.worker()
@@ -237,19 +239,23 @@ async def noisy_tenant(bench: Bench) -> dict[str, Any]:
     await bench.stop(worker, api, receiver)
     alone_rate = (before["rate"] + after["rate"]) / 2
     alone_p50 = (before["p50_ms"] + after["p50_ms"]) / 2
-    return {
+    delivery = {
         "value": noisy["rate"],
         "baseline": alone_rate,
         "unit": "deliveries/s",
         "target": 0.8,
-        "ingest_p50_ms": {
-            "noisy": noisy["p50_ms"],
-            "alone": alone_p50,
-            "ratio": noisy["p50_ms"] / alone_p50,
-            "target": 2.0,
-        },
         "peak_rss_mb": dict(during.peak_mb),
         "neighbour": dict(neighbour.answers),
-        "note": "tenant A's deliveries beside tenant B's floods; baseline: A alone, before "
-        "and after",
+        "note": "tenant A's deliveries beside tenant B; baseline: A alone, before and after",
     }
+    # As a rate (1000 / p50 ms), so that the ratio is at least 0.5 when the p50 is at most
+    # twice A's alone, like every other ratio here.
+    ingest = {
+        "value": 1000 / noisy["p50_ms"],
+        "baseline": 1000 / alone_p50,
+        "unit": "1/p50 (per s)",
+        "target": 0.5,
+        "p50_ms": {"noisy": noisy["p50_ms"], "alone": alone_p50},
+        "note": "tenant A's ingest p50 beside tenant B; ratio 0.5 is twice A's p50 alone",
+    }
+    return [("noisy-tenant", delivery), ("noisy-tenant-ingest", ingest)]

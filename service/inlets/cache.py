@@ -28,9 +28,9 @@ class ResolvedInlet:
 
 
 class InletCache:
-    def __init__(self, pool: asyncpg.Pool, failures: FailureLimit) -> None:
+    def __init__(self, pool: asyncpg.Pool, lookups: FailureLimit) -> None:
         self._pool = pool
-        self._failures = failures
+        self._lookups = lookups
         self._entries: dict[bytes, tuple[ResolvedInlet | None, float]] = {}
 
     async def resolve(self, token: str, client: str) -> ResolvedInlet | None:
@@ -41,11 +41,10 @@ class InletCache:
         cached = self._entries.get(token_hash)
         if cached is not None and cached[1] > now:
             return cached[0]
-        self._failures.check(client)
+        await self._lookups.check(client)
+        self._lookups.count(client)  # before the query: concurrent misses count at once
         row = await self._pool.fetchrow(FIND_INLET, token_hash)
         inlet = ResolvedInlet(row["id"], row["org_id"], row["queue_id"]) if row else None
-        if inlet is None:
-            self._failures.failed(client)
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
         self._entries[token_hash] = (inlet, now + TTL_S)

@@ -33,10 +33,10 @@ MAX_ENTRIES = 10_000
 
 
 class ApiKeyCache:
-    def __init__(self, pool: asyncpg.Pool, redis: Redis, failures: FailureLimit) -> None:
+    def __init__(self, pool: asyncpg.Pool, redis: Redis, lookups: FailureLimit) -> None:
         self._pool = pool
         self._redis = redis
-        self._failures = failures
+        self._lookups = lookups
         self._entries: dict[bytes, tuple[Principal, float]] = {}
         # Keys that do not exist. A key is random, so one created later is never in here.
         self._unknown: dict[bytes, float] = {}
@@ -69,11 +69,11 @@ class ApiKeyCache:
         unknown_until = self._unknown.get(key_hash)
         if unknown_until is not None and unknown_until > now:
             return None
-        self._failures.check(client)
+        await self._lookups.check(client)
+        self._lookups.count(client)  # before the query: concurrent misses count at once
         revocations = self._revocations
         row = await self._pool.fetchrow(FIND_KEY, key_hash)
         if row is None:
-            self._failures.failed(client)
             _bounded_put(self._unknown, key_hash, now + UNKNOWN_TTL_S)
             return None
         principal = Principal(

@@ -1,17 +1,23 @@
-"""Failures counted per identity and second, shared by every API process (like the rate
-limit's counts): an identity that failed `per_second` times this second gets 429 before
-its next attempt, which is then refused before it costs anything.
+"""Costly attempts counted per identity and second, shared by every API process (like the
+rate limit's counts): an identity that used up `per_second` of them this second gets 429
+before its next one, which then costs nothing.
 
-Two are kept: unknown credentials per client address (each costs a Postgres lookup), and
-refused ingest requests per API key or inlet (each costs reading up to a request's
-bytes: a sender of nothing but hostile bodies is held to a few a second)."""
+Two are kept: credential lookups that miss the cache, per client address (each costs a
+Postgres query, and floods of made-up keys miss it every time), and refused ingest
+requests per API key or inlet (each costs reading up to a request's bytes: a sender of
+nothing but hostile bodies is held to a few a second)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from service.errors import RateLimited
 from service.lib.ratelimit import RequestRateLimiter
+
+
+TARPIT_S = 1.0
+MAX_HELD = 256
 
 
 class FailureLimit:
@@ -20,14 +26,25 @@ class FailureLimit:
         self._limiter = limiter
         self._kind = kind
         self._refusal = refusal.format(n=limiter.per_second)
+        self._held = 0
 
-    def check(self, identity: str) -> None:
-        """Raises RateLimited (429) when `identity` may not try now."""
-        if self._limiter.full(self._key(identity)):
-            raise RateLimited(self._refusal, retry_after_s=1)
+    async def check(self, identity: str) -> None:
+        """Raises RateLimited (429) when `identity` may not try now, after holding the
+        request for TARPIT_S: a client that sends again as soon as it is answered (as
+        floods do) then costs one request a second, not as many as Herald can refuse.
+        At most MAX_HELD requests are held at once; past them the 429 is immediate."""
+        if not self._limiter.full(self._key(identity)):
+            return
+        if self._held < MAX_HELD:
+            self._held += 1
+            try:
+                await asyncio.sleep(TARPIT_S)
+            finally:
+                self._held -= 1
+        raise RateLimited(self._refusal, retry_after_s=1)
 
-    def failed(self, identity: str) -> None:
-        """Counts a failure of `identity`."""
+    def count(self, identity: str) -> None:
+        """Counts one of `identity`'s costly attempts."""
         with contextlib.suppress(RateLimited):  # already over: check() refuses the next
             self._limiter.check(self._key(identity))
 

@@ -83,7 +83,7 @@ async def ingest_messages(
     `credential` names the API key or inlet: its refused requests are limited per second."""
     service: IngestService = request.app.state.ingest
     refusals: FailureLimit = request.app.state.refused_ingest
-    refusals.check(credential)
+    await refusals.check(credential)
     try:
         with service.admission.admit(_most_bytes(request, service.settings.max_request_bytes)):
             parsed = await read_ingest_request(
@@ -95,7 +95,7 @@ async def ingest_messages(
             )
             result = await service.ingest(parsed)
     except REFUSED:
-        refusals.failed(credential)
+        refusals.count(credential)
         raise
     return Response(content=result.body, status_code=result.status_code)
 
