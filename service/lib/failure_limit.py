@@ -15,7 +15,6 @@ import contextlib
 from service.errors import RateLimited
 from service.lib.ratelimit import RequestRateLimiter
 
-
 TARPIT_S = 1.0
 MAX_HELD = 256
 
