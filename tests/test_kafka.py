@@ -54,7 +54,7 @@ async def kafka_listener(org: Org, queue_id: str, topic: str, **fields: Any) -> 
     return listener
 
 
-async def test_a_thousand_messages_arrive_byte_for_byte_with_headers_and_keys(
+async def test_a_thousand_messages_arrive_byte_for_byte_with_headers_keys_and_type(
     org: Org, settings: Settings
 ) -> None:
     queue = await org.create_queue()
@@ -64,7 +64,11 @@ async def test_a_thousand_messages_arrive_byte_for_byte_with_headers_and_keys(
     response = await org.post(
         f"/v1/queues/{queue['id']}/messages",
         content=body,
-        headers={"content-type": "application/x-ndjson", "sync": "1"},
+        headers={
+            "content-type": "application/x-ndjson",
+            "sync": "1",
+            "herald-event-type": "order.placed",
+        },
     )
     ids = {m["id"]: m["index"] for m in response.json()["messages"]}
     records = await consume(settings, topic, 1000)
@@ -77,6 +81,7 @@ async def test_a_thousand_messages_arrive_byte_for_byte_with_headers_and_keys(
         assert headers["content-type"] == "application/json"
         assert headers["herald-queue-id"] == queue["id"]
         assert uuid.UUID(headers["webhook-id"])
+        assert headers["herald-event-type"] == "order.placed"
 
 
 async def test_record_key_from_a_json_field_with_fallback(org: Org, settings: Settings) -> None:

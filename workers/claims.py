@@ -26,6 +26,7 @@ class ClaimedDelivery:
     content_type: str
     body: bytes | None
     original_headers: dict[str, str] | None
+    event_type: str | None = None
 
     @property
     def id(self) -> uuid.UUID:
@@ -45,6 +46,7 @@ def _claimed(queue_id: uuid.UUID, rows: list[asyncpg.Record]) -> list[ClaimedDel
             original_headers=json.loads(row["original_headers"])
             if row["original_headers"]
             else None,
+            event_type=row["event_type"],
         )
         for row in rows
     ]

@@ -18,6 +18,7 @@ def message_line(row: Any) -> dict[str, Any]:
         "id": str(row["id"]),
         "index": row["index"],
         "content_type": row["content_type"],
+        "event_type": row["event_type"],
     }
     body: bytes | None = row["body"]
     if body is None:

@@ -17,7 +17,7 @@ CURSOR_PREFETCH = 500
 EXPORT_ACQUIRE_S = 2.0
 # A batch's messages: ids (batch id, last_message_id] of its queue, made in index order.
 MESSAGES_SQL = (
-    "SELECT m.id, m.index, m.content_type, m.body FROM batches b"
+    "SELECT m.id, m.index, m.content_type, m.event_type, m.body FROM batches b"
     " JOIN messages m ON m.queue_id = b.queue_id AND m.id > b.id AND m.id <= b.last_message_id"
     " AND m.batch_id = b.id"
     " WHERE b.id = $1 ORDER BY m.id"

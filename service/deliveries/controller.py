@@ -72,8 +72,10 @@ class DeliveryController(Controller):
         principal: NamedDependency[Principal],
         deliveries: NamedDependency[DeliveryService],
     ) -> AttemptList:
-        rows = await deliveries.attempts(principal.org_id, queue_id, listener_id, delivery_id)
-        return AttemptList([attempt_view(a) for a in rows])
+        rows, event_type = await deliveries.attempts(
+            principal.org_id, queue_id, listener_id, delivery_id
+        )
+        return AttemptList([attempt_view(a, event_type) for a in rows])
 
     @post(
         "/deliveries/{delivery_id:uuid}/retry",

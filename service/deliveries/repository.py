@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.models import Attempt, Delivery
+from service.db.models import Attempt, Delivery, Message
 from service.deliveries import state
 from service.deliveries.state import DeliveryStatus, execute
 
@@ -44,6 +44,12 @@ class DeliveryRepository:
             .order_by(Attempt.number)
         )
         return list(result.scalars())
+
+    async def event_type(self, queue_id: uuid.UUID, message_id: uuid.UUID) -> str | None:
+        result = await self.session.execute(
+            select(Message.event_type).where(Message.queue_id == queue_id, Message.id == message_id)
+        )
+        return result.scalar_one_or_none()
 
     async def restart(self, listener_id: uuid.UUID, delivery_id: uuid.UUID) -> bool:
         result = await execute(self.session, state.RETRY, listener_id, delivery_id)

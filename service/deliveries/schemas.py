@@ -44,6 +44,7 @@ class AttemptView(msgspec.Struct):
     status_code: int | None
     error: str | None
     response_body: str | None
+    event_type: str | None = None  # the message's
 
 
 class AttemptList(msgspec.Struct):

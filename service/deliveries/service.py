@@ -55,11 +55,13 @@ class DeliveryService:
 
     async def attempts(
         self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID, delivery_id: uuid.UUID
-    ) -> list[Attempt]:
+    ) -> tuple[list[Attempt], str | None]:
+        """The delivery's attempts, and its message's event type."""
         await self._listener(org_id, queue_id, listener_id)
         if await self.repository.get(listener_id, delivery_id) is None:
             raise NotFound("Delivery not found")
-        return await self.repository.attempts(listener_id, delivery_id)
+        attempts = await self.repository.attempts(listener_id, delivery_id)
+        return attempts, await self.repository.event_type(queue_id, delivery_id)
 
     async def retry(
         self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID, delivery_id: uuid.UUID

@@ -133,10 +133,11 @@ REPLAY_MISSED = (
 # hash join over the queue's messages.
 # An inlet message's headers are its batch's, looked up only for inlet messages.
 CLAIMED_COLUMNS = """
-    SELECT c.message_id, c.attempts, c.retry_base, m.content_type, m.original_headers, m.body
+    SELECT c.message_id, c.attempts, c.retry_base, m.content_type, m.event_type,
+           m.original_headers, m.body
       FROM claimed c
       CROSS JOIN LATERAL (
-          SELECT content_type, body,
+          SELECT content_type, event_type, body,
                  CASE WHEN has_original_headers
                       THEN (SELECT original_headers FROM batches WHERE id = messages.batch_id)
                  END AS original_headers

@@ -12,6 +12,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from service.config import Settings
 from service.errors import BadRequest, InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from service.lib.failure_limit import FailureLimit
+from service.messages import event_types
 from service.messages.body import check_encoding, drain, read_body
 from service.messages.ingest import IngestRequest, IngestService
 from service.messages.schemas import IngestAccepted, IngestResult
@@ -60,6 +61,7 @@ async def read_ingest_request(
         or query.get("wait", "").lower() in SYNC_VALUES,
         idempotency_key=key,
         original_headers=original_headers,
+        event_type=headers.get(event_types.HEADER, query.get(event_types.QUERY)),
     )
 
 

@@ -14,6 +14,7 @@ from service.errors import BadRequest, InvalidInput, PayloadTooLarge
 from service.lib.ids import new_id, new_ids
 from service.lib.metrics import INGESTED_BYTES, INGESTED_MESSAGES, REJECTED_MESSAGES
 from service.messages.admission import IngestAdmission
+from service.messages.event_types import event_type_error
 from service.messages.records import IngestJob
 from service.messages.splitting import (
     Failure,
@@ -44,6 +45,7 @@ class IngestRequest:
     sync: bool
     idempotency_key: str | None = None
     original_headers: dict[str, str] | None = None
+    event_type: str | None = None  # the request's, for each of its messages
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,11 @@ class IngestService:
         Raises InvalidInput when nothing was accepted, NotFound for an unknown queue,
         PayloadTooLarge, BadRequest, or Unavailable when Postgres cannot be reached.
         """
+        _check_event_type(request.event_type)
         split, content_type = split_body(request, self.settings)
+        if request.event_type is not None:
+            for item in split.items:
+                item.event_type = request.event_type
         if not split.items:
             REJECTED_MESSAGES.inc(len(split.failures))
             raise _nothing_accepted(split)
@@ -151,10 +157,18 @@ class IngestService:
         return IngestResponse(response.status_code, response.body, outcome.listener_ids)
 
 
+def _check_event_type(event_type: str | None) -> None:
+    if event_type is not None and (reason := event_type_error(event_type)):
+        raise InvalidInput(
+            f"Herald-Event-Type: {reason}", errors=[{"field": "event_type", "message": reason}]
+        )
+
+
 def _request_hash(request: IngestRequest) -> bytes:
-    """What makes two requests the same request: body, media type and how it is split."""
+    """What makes two requests the same request: body, media type, how it is split and the
+    event type it gives."""
     digest = hashlib.sha256(request.body)
-    for part in (request.content_type, request.split, request.delimiter):
+    for part in (request.content_type, request.split, request.delimiter, request.event_type):
         digest.update(b"\0" + (part or "").encode("utf-8", "surrogateescape"))
     return digest.digest()
 

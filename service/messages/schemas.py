@@ -19,6 +19,7 @@ class MessageView(msgspec.Struct):
     content_type: str
     size: int
     received_at: datetime
+    event_type: str | None = None
 
 
 class MessageList(msgspec.Struct):

@@ -32,6 +32,7 @@ class NotAnArray(ValueError):
 class Item:
     index: int
     body: bytes
+    event_type: str | None = None
 
 
 @dataclass(frozen=True)

@@ -39,13 +39,15 @@ WITH job AS (
            original_headers
       FROM stored_job WHERE new_batch
 ), item AS (
-    SELECT * FROM unnest($11::uuid[], $12::int[], $13::bytea[]) AS i(id, index, body)
+    SELECT * FROM unnest($11::uuid[], $12::int[], $13::bytea[], $18::text[])
+        AS i(id, index, body, event_type)
 ), new_message AS (
     -- A job's messages are the ids (batch_id, last_message_id]: no batch id per item.
     INSERT INTO messages (id, org_id, queue_id, batch_id, index, content_type, size,
-                          received_at, has_original_headers, body)
+                          received_at, has_original_headers, event_type, body)
     SELECT item.id, j.org_id, j.queue_id, j.batch_id, item.index, j.content_type,
-           length(item.body), j.received_at, j.original_headers IS NOT NULL, item.body
+           length(item.body), j.received_at, j.original_headers IS NOT NULL, item.event_type,
+           item.body
       FROM item JOIN stored_job j ON item.id > j.batch_id AND item.id <= j.last_message_id
     RETURNING id, queue_id, received_at
 ), new_delivery AS ("""
@@ -98,6 +100,7 @@ def _parameters(jobs: list[IngestJob], batch_exists: frozenset[uuid.UUID]) -> li
     message_ids: list[uuid.UUID] = []
     indexes: list[int] = []
     bodies: list[bytes] = []
+    event_types: list[str | None] = []
     failure_columns: list[list[Any]] = [[] for _ in range(4)]
     for job in jobs:
         values = (
@@ -112,9 +115,10 @@ def _parameters(jobs: list[IngestJob], batch_exists: frozenset[uuid.UUID]) -> li
         message_ids += job.message_ids
         indexes += [item.index for item in job.items]
         bodies += [item.body for item in job.items]
+        event_types += [item.event_type for item in job.items]
         for failure in job.failures:
             failure_columns[0].append(job.batch_id)
             failure_columns[1].append(failure.index)
             failure_columns[2].append(failure.reason)
             failure_columns[3].append(failure.raw)
-    return [*job_columns, message_ids, indexes, bodies, *failure_columns]
+    return [*job_columns, message_ids, indexes, bodies, *failure_columns, event_types]

@@ -17,5 +17,7 @@ def delivery_view(delivery: Delivery) -> DeliveryView:
     return msgspec.convert(delivery, DeliveryView, from_attributes=True)
 
 
-def attempt_view(attempt: Attempt) -> AttemptView:
-    return msgspec.convert(attempt, AttemptView, from_attributes=True)
+def attempt_view(attempt: Attempt, event_type: str | None) -> AttemptView:
+    view = msgspec.convert(attempt, AttemptView, from_attributes=True)
+    view.event_type = event_type
+    return view

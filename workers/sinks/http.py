@@ -38,6 +38,8 @@ def webhook_headers(
     )
     headers["herald-message-id"] = message_id
     headers["herald-attempt"] = str(delivery.attempt)
+    if delivery.event_type is not None:
+        headers["herald-event-type"] = delivery.event_type
     return headers
 
 

@@ -74,12 +74,15 @@ def record_key(
 def record_headers(
     delivery: ClaimedDelivery, message_id: bytes, queue_id: bytes
 ) -> list[tuple[str, bytes]]:
-    return [
+    headers = [
         ("webhook-id", message_id),  # a delivery's id is its message's (migration 0006)
         ("content-type", delivery.content_type.encode()),
         ("herald-queue-id", queue_id),
         ("herald-message-id", message_id),
     ]
+    if delivery.event_type is not None:
+        headers.append(("herald-event-type", delivery.event_type.encode()))
+    return headers
 
 
 def _record(

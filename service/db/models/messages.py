@@ -78,4 +78,5 @@ class Message(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Its batch has original_headers (an inlet message; migration 0009).
     has_original_headers: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    event_type: Mapped[str | None] = mapped_column(Text)
     body: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
