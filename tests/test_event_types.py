@@ -88,3 +88,101 @@ async def test_the_same_idempotency_key_with_another_event_type_is_refused(org: 
     assert_problem(
         await org.post(path, content=b"x", headers={**key, "herald-event-type": "c"}), 422
     )
+
+
+async def send_typed(org: Org, queue_id: str, body: bytes, event_type: str | None) -> dict:
+    headers = {"sync": "1", **({"herald-event-type": event_type} if event_type else {})}
+    response = await org.post(f"/v1/queues/{queue_id}/messages", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+TYPED = [
+    (b"1", "invoice.paid"),
+    (b"2", "invoice.voided"),
+    (b"3", "customer.created"),
+    (b"4", "customer.deleted"),
+    (b"5", "axb"),
+    (b"6", "a_b"),
+    (b"7", None),
+]
+
+
+async def test_listeners_receive_the_event_types_they_filter_for(
+    org: Org, receiver: Receiver, worker: object
+) -> None:
+    queue = await org.create_queue()
+    wanted = {
+        "all": None,
+        "invoices": ["invoice.*"],
+        "exact": ["customer.created", "*.voided"],
+        "underscore": ["a_b"],
+    }
+    for name, filter_types in wanted.items():
+        listener = await org.create_listener(
+            queue["id"], notify_url=receiver.url(name), filter_types=filter_types
+        )
+        assert listener["filter_types"] == filter_types
+    for body, event_type in TYPED:
+        await send_typed(org, queue["id"], body, event_type)
+    await wait_for(lambda: len(receiver.at("all")) == 7, what="every message to 'all'")
+
+    async def delivered(name: str) -> set[bytes]:
+        return {r.body for r in receiver.at(name)}
+
+    await wait_for(lambda: len(receiver.at("exact")) == 2, what="the exact and suffix matches")
+    assert await delivered("invoices") == {b"1", b"2"}
+    assert await delivered("exact") == {b"2", b"3"}
+    assert await delivered("underscore") == {b"6"}
+
+
+@pytest.mark.parametrize("filter_types", [[], ["has space"], ["x" * 129], ["a%"]])
+async def test_invalid_filter_types_are_refused(org: Org, filter_types: list[str]) -> None:
+    queue = await org.create_queue()
+    response = await org.post(
+        f"/v1/queues/{queue['id']}/listeners",
+        json={"name": "l", "notify_url": "http://127.0.0.1:9/x", "filter_types": filter_types},
+    )
+    problem = assert_problem(response, 422)
+    assert problem["errors"][0]["field"].startswith("filter_types")
+
+
+async def test_a_filter_can_be_changed_and_cleared(
+    org: Org, receiver: Receiver, worker: object
+) -> None:
+    queue = await org.create_queue()
+    listener = await org.create_listener(
+        queue["id"], notify_url=receiver.url("changing"), filter_types=["a"]
+    )
+    path = f"/v1/queues/{queue['id']}/listeners/{listener['id']}"
+    await send_typed(org, queue["id"], b"b-before", "b")
+    patched = await org.patch(path, json={"filter_types": ["b"]})
+    assert patched.json()["listener"]["filter_types"] == ["b"]
+    await send_typed(org, queue["id"], b"b-after", "b")
+    cleared = await org.patch(path, json={"filter_types": None})
+    assert cleared.json()["listener"]["filter_types"] is None
+    await send_typed(org, queue["id"], b"untyped", None)
+    await wait_for(lambda: len(receiver.at("changing")) == 2, what="two deliveries")
+    assert {r.body for r in receiver.at("changing")} == {b"b-after", b"untyped"}
+
+
+async def test_an_ordered_listener_is_not_held_up_by_filtered_out_messages(
+    org: Org, receiver: Receiver, worker: object
+) -> None:
+    queue = await org.create_queue()
+    await org.create_listener(
+        queue["id"], notify_url=receiver.url("ordered"), ordered=True, filter_types=["keep"]
+    )
+    for n in range(10):
+        await send_typed(org, queue["id"], b"%d" % n, "keep" if n % 2 else "skip")
+    await wait_for(lambda: len(receiver.at("ordered")) == 5, what="the kept messages")
+    assert [r.body for r in receiver.at("ordered")] == [b"1", b"3", b"5", b"7", b"9"]
+
+
+async def test_replay_gives_a_late_listener_only_what_its_filter_takes(org: Org) -> None:
+    queue = await org.create_queue()
+    sent = [await send_typed(org, queue["id"], body, t) for body, t in TYPED]
+    listener = await org.create_listener(queue["id"], filter_types=["invoice.*", "a_b"])
+    path = f"/v1/queues/{queue['id']}/listeners/{listener['id']}"
+    replayed = await org.post(f"{path}/replay", json={"since": sent[0]["received_at"]})
+    assert replayed.json() == {"replayed": 3}

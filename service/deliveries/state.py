@@ -54,8 +54,23 @@ async def execute(session: AsyncSession, statement: str, *args: Any) -> CursorRe
 
 # --- Fan-out: which listeners get a message, and their pending deliveries ---------------
 
-# Listener `l` gets message `m`.
-GETS_MESSAGE = "l.queue_id = m.queue_id"
+# Listener `l` gets message `m`: a message of its queue, of a type its filter_types name
+# (through filter_types_like, their LIKE patterns; an untyped message only reaches
+# listeners without filter_types).
+GETS_MESSAGE = (
+    "l.queue_id = m.queue_id"
+    " AND (l.filter_types_like IS NULL OR m.event_type LIKE ANY(l.filter_types_like))"
+)
+
+
+def like_patterns(filter_types: list[str] | None) -> list[str] | None:
+    """filter_types (exact names and `*` globs) as LIKE patterns. Event types hold no `%`
+    or backslash, so `_` is the only character to escape."""
+    if filter_types is None:
+        return None
+    return [pattern.replace("_", "\\_").replace("*", "%") for pattern in filter_types]
+
+
 # Listener `l` takes new messages (a paused listener keeps them for later).
 RECEIVING = "l.status IN ('active', 'paused') AND l.deleted_at IS NULL"
 
@@ -114,7 +129,7 @@ REPLAY_FINISHED = f"""
 # yet registered) get one now: $1 queue, $2 listener, $3 since, $4 until.
 REPLAY_MISSED = (
     fan_out(
-        "(SELECT id, queue_id FROM messages"
+        "(SELECT id, queue_id, event_type FROM messages"
         " WHERE queue_id = $1 AND received_at >= $3 AND received_at < $4)",
         listeners="l.id = $2",
         at="now()",

@@ -19,6 +19,8 @@ RetrySchedule = Annotated[list[Delay], msgspec.Meta(min_length=1, max_length=100
 MaxInFlight = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 RatePerS = Annotated[float, msgspec.Meta(ge=0.01, le=100_000)]
 Headers = Annotated[dict[str, str], msgspec.Meta(max_length=50)]
+TypePattern = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:*-]{1,128}$")]
+FilterTypes = Annotated[list[TypePattern], msgspec.Meta(min_length=1, max_length=100)]
 
 
 class KafkaTarget(msgspec.Struct, forbid_unknown_fields=True):
@@ -40,6 +42,7 @@ class ListenerCreate(msgspec.Struct, forbid_unknown_fields=True):
     max_in_flight: MaxInFlight | None = None
     rate_limit_per_s: RatePerS | None = None
     enabled: bool = True
+    filter_types: FilterTypes | None = None
 
 
 class ListenerUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -56,6 +59,7 @@ class ListenerUpdate(msgspec.Struct, forbid_unknown_fields=True):
     max_in_flight: MaxInFlight | msgspec.UnsetType = msgspec.UNSET
     rate_limit_per_s: RatePerS | msgspec.UnsetType | None = msgspec.UNSET
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
+    filter_types: FilterTypes | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class ListenerHealth(msgspec.Struct):
@@ -82,6 +86,7 @@ class ListenerView(msgspec.Struct):
     max_in_flight: int
     rate_limit_per_s: float | None
     enabled: bool
+    filter_types: list[str] | None
     status: Literal["active", "paused", "disabled"]
     disabled_reason: str | None
     health: ListenerHealth

@@ -12,6 +12,7 @@ import msgspec
 from service.config import Settings
 from service.db.base import utcnow
 from service.db.models import Listener
+from service.deliveries.state import like_patterns
 from service.errors import NotFound, enforce_quota, invalid_field
 from service.lib.pagination import PageRequest
 from service.lib.secrets import SecretBox, new_signing_secret
@@ -77,6 +78,8 @@ class ListenerService:
             rate_limit_per_s=data.rate_limit_per_s,
             status="active" if data.enabled else "paused",
             secret_encrypted=self.secrets.seal(new_signing_secret()),
+            filter_types=data.filter_types,
+            filter_types_like=like_patterns(data.filter_types),
         )
         self._apply_target(listener, target)
         return await self.repository.add(listener)
@@ -105,6 +108,8 @@ class ListenerService:
                 self.wake([listener.id])  # held messages go out now
         if "ordered" in changes and changes["ordered"] != listener.ordered:
             await self.repository.set_deliveries_ordered(listener.id, changes["ordered"])
+        if "filter_types" in changes:
+            listener.filter_types_like = like_patterns(changes["filter_types"])
         for field, value in changes.items():
             if field not in TARGET_FIELDS:
                 setattr(listener, field, value)

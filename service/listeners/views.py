@@ -48,6 +48,7 @@ def listener_view(
         max_in_flight=listener.max_in_flight,
         rate_limit_per_s=listener.rate_limit_per_s,
         enabled=listener.status != "paused",
+        filter_types=listener.filter_types,
         status=listener.status,  # type: ignore[arg-type]
         disabled_reason=listener.disabled_reason,
         health=health,

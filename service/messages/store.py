@@ -49,7 +49,7 @@ WITH job AS (
            length(item.body), j.received_at, j.original_headers IS NOT NULL, item.event_type,
            item.body
       FROM item JOIN stored_job j ON item.id > j.batch_id AND item.id <= j.last_message_id
-    RETURNING id, queue_id, received_at
+    RETURNING id, queue_id, received_at, event_type
 ), new_delivery AS ("""
     + INGEST_FAN_OUT
     + """

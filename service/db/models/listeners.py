@@ -36,6 +36,10 @@ class Listener(IdMixin, CreatedAtMixin, Base):
     ordered: Mapped[bool] = mapped_column(default=False)
     max_in_flight: Mapped[int]
     rate_limit_per_s: Mapped[float | None]
+    # The event types it receives (exact names and `*` globs; None: every message), and
+    # the same as LIKE patterns for fan-out (service/deliveries/state.py).
+    filter_types: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    filter_types_like: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
 
     status: Mapped[str] = mapped_column(Text, default="active")
     disabled_reason: Mapped[str | None] = mapped_column(Text)
