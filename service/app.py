@@ -37,6 +37,7 @@ from service.lib.secrets import SecretBox
 from service.listeners.controller import ListenerController
 from service.messages.controller import MessageController
 from service.messages.ingest import IngestService
+from service.messages.type_fields import EventTypeFields
 from service.messages.writer import GroupCommitWriter
 from service.metrics.controller import MetricsController
 from service.pretty import pretty_json_middleware
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         arq_redis = await create_arq_pool(RedisSettings.from_dsn(settings.redis_url))
         waker = Waker(arq_redis, settings.arq_queue_name)
         app.state.waker = waker
-        app.state.ingest = IngestService(writer, settings, waker.wake)
+        app.state.ingest = IngestService(writer, settings, waker.wake, EventTypeFields(pg_pool))
         app.state.rate_limiter = RequestRateLimiter(settings.redis_url, settings.rate_limit_per_s)
         failed_lookups = app.state.failed_lookups = FailureLimit(
             RequestRateLimiter(settings.redis_url, settings.auth_lookups_per_s),

@@ -186,3 +186,67 @@ async def test_replay_gives_a_late_listener_only_what_its_filter_takes(org: Org)
     path = f"/v1/queues/{queue['id']}/listeners/{listener['id']}"
     replayed = await org.post(f"{path}/replay", json={"since": sent[0]["received_at"]})
     assert replayed.json() == {"replayed": 3}
+
+
+async def test_each_item_takes_its_type_from_the_queues_event_type_field(
+    org: Org, receiver: Receiver, worker: object
+) -> None:
+    created = await org.post(
+        "/v1/queues", json={"name": "typed-items", "event_type_field": "/meta/type"}
+    )
+    queue = created.json()["queue"]
+    assert queue["event_type_field"] == "/meta/type"
+    await org.create_listener(
+        queue["id"], notify_url=receiver.url("items"), filter_types=["order.*"]
+    )
+    path = f"/v1/queues/{queue['id']}/messages"
+    ndjson = (
+        b'{"meta": {"type": "order.placed"}, "n": 1}\n'
+        b'{"meta": {"type": "bad type!"}, "n": 2}\n'
+        b'{"meta": {"type": 7}, "n": 3}\n'
+        b'{"n": 4}\n'
+        b'{"meta": {"type": "order.paid"}, "n": 5}\n'
+    )
+    answer = await org.post(path, content=ndjson, headers={**NDJSON, "sync": "1"})
+    assert answer.status_code == 200, answer.text
+    assert [m["index"] for m in answer.json()["messages"]] == [0, 2, 3, 4]
+    (failure,) = answer.json()["failures"]
+    assert failure["index"] == 1 and "/meta/type" in failure["reason"]
+    array = b'[{"meta": {"type": "order.shipped"}}, {"meta": {"type": "user.seen"}}]'
+    await org.post(path, content=array, params={"split": "array"}, headers={"sync": "1"})
+    # A request's own type wins over the field.
+    await org.post(
+        path,
+        content=b'{"meta": {"type": "user.seen"}}',
+        headers={"herald-event-type": "order.forced", "sync": "1"},
+    )
+    await wait_for(lambda: len(receiver.at("items")) == 4, what="the order.* messages")
+    assert sorted(r.headers["herald-event-type"] for r in receiver.at("items")) == [
+        "order.forced",
+        "order.paid",
+        "order.placed",
+        "order.shipped",
+    ]
+    listed = (await org.get(f"{path}?limit=100")).json()["messages"]
+    assert sorted(m["event_type"] or "-" for m in listed) == [
+        "-",
+        "-",
+        "order.forced",
+        "order.paid",
+        "order.placed",
+        "order.shipped",
+        "user.seen",
+    ]
+
+
+async def test_the_event_type_field_is_a_json_pointer_and_can_be_changed(org: Org) -> None:
+    bad = await org.post("/v1/queues", json={"name": "bad-field", "event_type_field": "type"})
+    assert assert_problem(bad, 422)["errors"][0]["field"] == "event_type_field"
+    queue = await org.create_queue()
+    path = f"/v1/queues/{queue['id']}"
+    patched = await org.patch(path, json={"event_type_field": "/kind"})
+    assert patched.json()["queue"]["event_type_field"] == "/kind"
+    answer = await org.post(f"{path}/messages", content=b'{"kind": "a.b"}', headers={"sync": "1"})
+    message_id = answer.json()["messages"][0]["id"]
+    detail = (await org.get(f"{path}/messages/{message_id}")).json()
+    assert detail["message"]["event_type"] == "a.b"

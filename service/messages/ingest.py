@@ -14,7 +14,7 @@ from service.errors import BadRequest, InvalidInput, PayloadTooLarge
 from service.lib.ids import new_id, new_ids
 from service.lib.metrics import INGESTED_BYTES, INGESTED_MESSAGES, REJECTED_MESSAGES
 from service.messages.admission import IngestAdmission
-from service.messages.event_types import event_type_error
+from service.messages.event_types import event_type_error, type_items
 from service.messages.records import IngestJob
 from service.messages.splitting import (
     Failure,
@@ -26,6 +26,7 @@ from service.messages.splitting import (
     split_delimited,
     split_ndjson,
 )
+from service.messages.type_fields import EventTypeFields
 from service.messages.writer import GroupCommitWriter
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
@@ -111,10 +112,12 @@ class IngestService:
         writer: GroupCommitWriter,
         settings: Settings,
         wake: Callable[[Iterable[uuid.UUID]], None],
+        type_fields: EventTypeFields,
     ) -> None:
         self.writer = writer
         self.settings = settings
         self.wake = wake
+        self.type_fields = type_fields
         self.admission = IngestAdmission(settings.ingest_bytes_in_flight)
 
     async def ingest(self, request: IngestRequest) -> IngestResponse:
@@ -128,6 +131,8 @@ class IngestService:
         if request.event_type is not None:
             for item in split.items:
                 item.event_type = request.event_type
+        elif field := await self.type_fields.of(request.org_id, request.queue_id):
+            split = type_items(split, field)
         if not split.items:
             REJECTED_MESSAGES.inc(len(split.failures))
             raise _nothing_accepted(split)

@@ -64,8 +64,11 @@ class QueueController(Controller):
         data: JSONBody[QueueUpdate],
         principal: NamedDependency[Principal],
         service: NamedDependency[QueueService],
+        state: State,
     ) -> QueueResponse:
-        return queue_response(await service.update(principal.org_id, queue_id, data))
+        queue = await service.update(principal.org_id, queue_id, data)
+        state.ingest.type_fields.forget(queue_id)
+        return queue_response(queue)
 
     @delete(
         "/{queue_id:uuid}",

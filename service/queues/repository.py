@@ -41,8 +41,19 @@ class QueueRepository:
             select(Queue.id).where(Queue.id == queue_id).with_for_update(key_share=True)
         )
 
-    async def add(self, org_id: uuid.UUID, name: str, retention_days: int | None) -> Queue:
-        queue = Queue(org_id=org_id, name=name, retention_days=retention_days)
+    async def add(
+        self,
+        org_id: uuid.UUID,
+        name: str,
+        retention_days: int | None,
+        event_type_field: str | None = None,
+    ) -> Queue:
+        queue = Queue(
+            org_id=org_id,
+            name=name,
+            retention_days=retention_days,
+            event_type_field=event_type_field,
+        )
         return await self._flush(queue, add=True)
 
     async def update(self, queue: Queue, changes: dict[str, Any]) -> Queue:

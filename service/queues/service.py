@@ -28,7 +28,9 @@ class QueueService:
     async def create(self, org_id: uuid.UUID, data: QueueCreate) -> Queue:
         enforce_quota(await self.repository.count_locked(org_id), self.quota, "queues")
         try:
-            return await self.repository.add(org_id, data.name, data.retention_days)
+            return await self.repository.add(
+                org_id, data.name, data.retention_days, data.event_type_field
+            )
         except DuplicateName as exc:
             raise Conflict(f"A queue named '{data.name}' already exists") from exc
 

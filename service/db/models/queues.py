@@ -17,6 +17,8 @@ class Queue(IdMixin, CreatedAtMixin, Base):
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(Text)
     retention_days: Mapped[int | None]
+    # A JSON pointer (`/type`): each JSON message's event type, unless its request gives one.
+    event_type_field: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
