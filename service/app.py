@@ -24,6 +24,8 @@ from service.deliveries.controller import DeliveryController
 from service.deliveries.wakeup import Waker
 from service.dependencies import provide_db_session, provide_principal, provide_settings
 from service.errors import EXCEPTION_HANDLERS
+from service.event_types.controller import EventTypeController
+from service.event_types.counts import EventTypeCounts
 from service.health.controller import HealthController
 from service.inlets.cache import InletCache
 from service.inlets.controller import InletController, InletIngestController
@@ -50,6 +52,7 @@ log = structlog.get_logger("herald.api")
 API_CONTROLLERS = [
     ApiKeyController,
     QueueController,
+    EventTypeController,
     ListenerController,
     MessageController,
     DeliveryController,
@@ -88,7 +91,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         arq_redis = await create_arq_pool(RedisSettings.from_dsn(settings.redis_url))
         waker = Waker(arq_redis, settings.arq_queue_name)
         app.state.waker = waker
-        app.state.ingest = IngestService(writer, settings, waker.wake, EventTypeFields(pg_pool))
+        type_counts = EventTypeCounts(pg_pool)
+        type_counts.start()
+        app.state.ingest = IngestService(
+            writer, settings, waker.wake, EventTypeFields(pg_pool), type_counts
+        )
         app.state.rate_limiter = RequestRateLimiter(settings.redis_url, settings.rate_limit_per_s)
         failed_lookups = app.state.failed_lookups = FailureLimit(
             RequestRateLimiter(settings.redis_url, settings.auth_lookups_per_s),
@@ -118,6 +125,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await waker.close()
             await arq_redis.aclose()
             await writer.close()
+            await type_counts.close()
             await pg_pool.close()
             await export_pool.close()
             await redis.aclose()

@@ -250,3 +250,55 @@ async def test_the_event_type_field_is_a_json_pointer_and_can_be_changed(org: Or
     message_id = answer.json()["messages"][0]["id"]
     detail = (await org.get(f"{path}/messages/{message_id}")).json()
     assert detail["message"]["event_type"] == "a.b"
+
+
+async def test_the_catalog_lists_registered_types_and_counts_seen_ones(org: Org) -> None:
+    queue = await org.create_queue()
+    path = f"/v1/queues/{queue['id']}"
+    for event_type, count in (("invoice.paid", 3), ("invoice.voided", 1)):
+        body = b"".join(b'{"n": %d}\n' % n for n in range(count))
+        answer = await org.post(
+            f"{path}/messages", content=body, headers={**NDJSON, "herald-event-type": event_type}
+        )
+        assert answer.status_code == 202
+    await org.post(f"{path}/messages", content=b"untyped")
+    schema = {"type": "object", "required": ["amount"]}
+    registered = await org.put(
+        f"{path}/event-types/customer.created",
+        json={"description": "A customer signed up", "schema": schema},
+    )
+    assert registered.status_code == 200, registered.text
+    assert registered.json()["event_type"]["registered"] is True
+
+    async def catalog() -> dict[str, dict]:
+        listed = (await org.get(f"{path}/event-types")).json()["event_types"]
+        return {entry["name"]: entry for entry in listed}
+
+    async def counted() -> bool:
+        found = await catalog()
+        return found.get("invoice.paid", {}).get("messages") == 3
+
+    await wait_for(counted, what="the counts written")
+    found = await catalog()
+    assert set(found) == {"customer.created", "invoice.paid", "invoice.voided"}
+    assert found["invoice.voided"]["messages"] == 1 and found["invoice.voided"]["last_seen_at"]
+    assert found["invoice.paid"]["registered"] is False
+    assert found["customer.created"] == {
+        "name": "customer.created",
+        "description": "A customer signed up",
+        "schema": schema,
+        "registered": True,
+        "messages": 0,
+        "last_seen_at": None,
+    }
+    assert (await org.delete(f"{path}/event-types/customer.created")).status_code == 204
+    assert "customer.created" not in await catalog()
+    assert_problem(await org.delete(f"{path}/event-types/customer.created"), 404)
+    assert_problem(await org.put(f"{path}/event-types/bad%20type", json={}), 422)
+
+
+async def test_another_organizations_catalog_is_not_found(org: Org, other_org: Org) -> None:
+    queue = await org.create_queue()
+    path = f"/v1/queues/{queue['id']}/event-types"
+    assert_problem(await other_org.get(path), 404)
+    assert_problem(await other_org.put(f"{path}/a.b", json={}), 404)

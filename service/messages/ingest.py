@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from service.config import Settings
 from service.db.base import utcnow
 from service.errors import BadRequest, InvalidInput, PayloadTooLarge
+from service.event_types.counts import EventTypeCounts
 from service.lib.ids import new_id, new_ids
 from service.lib.metrics import INGESTED_BYTES, INGESTED_MESSAGES, REJECTED_MESSAGES
 from service.messages.admission import IngestAdmission
@@ -113,11 +115,13 @@ class IngestService:
         settings: Settings,
         wake: Callable[[Iterable[uuid.UUID]], None],
         type_fields: EventTypeFields,
+        type_counts: EventTypeCounts,
     ) -> None:
         self.writer = writer
         self.settings = settings
         self.wake = wake
         self.type_fields = type_fields
+        self.type_counts = type_counts
         self.admission = IngestAdmission(settings.ingest_bytes_in_flight)
 
     async def ingest(self, request: IngestRequest) -> IngestResponse:
@@ -128,11 +132,14 @@ class IngestService:
         """
         _check_event_type(request.event_type)
         split, content_type = split_body(request, self.settings)
+        typed = True
         if request.event_type is not None:
             for item in split.items:
                 item.event_type = request.event_type
         elif field := await self.type_fields.of(request.org_id, request.queue_id):
             split = type_items(split, field)
+        else:
+            typed = False
         if not split.items:
             REJECTED_MESSAGES.inc(len(split.failures))
             raise _nothing_accepted(split)
@@ -156,10 +163,18 @@ class IngestService:
         self.wake(outcome.listener_ids)
         if outcome.replayed is not None:
             return IngestResponse(outcome.replayed["status_code"], outcome.replayed["body"])
+        if typed:
+            self.type_counts.add(job.queue_id, _type_counts(job, request.event_type))
         INGESTED_MESSAGES.inc(len(job.items))
         INGESTED_BYTES.inc(sum(len(item.body) for item in job.items))
         REJECTED_MESSAGES.inc(len(job.failures))
         return IngestResponse(response.status_code, response.body, outcome.listener_ids)
+
+
+def _type_counts(job: IngestJob, request_type: str | None) -> dict[str, int]:
+    if request_type is not None:
+        return {request_type: len(job.items)}
+    return Counter(item.event_type for item in job.items if item.event_type is not None)
 
 
 def _check_event_type(event_type: str | None) -> None:

@@ -1,6 +1,7 @@
 """All ORM models, imported here so that metadata is complete for Alembic."""
 
 from service.db.models.deliveries import Attempt, Delivery
+from service.db.models.event_types import EventType
 from service.db.models.listeners import Listener
 from service.db.models.messages import Batch, BatchFailure, Inlet, Message
 from service.db.models.organizations import ApiKey, Organization
@@ -14,6 +15,7 @@ __all__ = [
     "BatchFailure",
     "DeletedQueue",
     "Delivery",
+    "EventType",
     "Inlet",
     "Listener",
     "Message",
