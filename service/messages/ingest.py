@@ -28,7 +28,7 @@ from service.messages.splitting import (
     split_delimited,
     split_ndjson,
 )
-from service.messages.type_fields import EventTypeFields
+from service.messages.type_fields import UNKNOWN, EventTypeFields
 from service.messages.writer import GroupCommitWriter
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
@@ -136,10 +136,14 @@ class IngestService:
         if request.event_type is not None:
             for item in split.items:
                 item.event_type = request.event_type
-        elif field := await self.type_fields.of(request.org_id, request.queue_id):
-            split = type_items(split, field)
         else:
-            typed = False
+            field = self.type_fields.cached(request.org_id, request.queue_id)
+            if field is UNKNOWN:
+                field = await self.type_fields.load(request.org_id, request.queue_id)
+            if field:
+                split = type_items(split, field)
+            else:
+                typed = False
         if not split.items:
             REJECTED_MESSAGES.inc(len(split.failures))
             raise _nothing_accepted(split)
