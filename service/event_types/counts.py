@@ -5,18 +5,14 @@ a ledger. A queue records at most MAX_TYPES_PER_QUEUE distinct types."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections import Counter
 from datetime import datetime
 
 import asyncpg
-import structlog
 
 from service.db.base import utcnow
-
-log = structlog.get_logger("herald.event_types")
+from service.lib.periodic_flush import PeriodicFlush
 
 FLUSH_EVERY_S = 1.0
 MAX_PENDING = 10_000  # distinct (queue, type) pairs held between writes
@@ -38,15 +34,14 @@ ADD_COUNTS = f"""
 """
 
 
-class EventTypeCounts:
+class EventTypeCounts(PeriodicFlush):
+    every_s = FLUSH_EVERY_S
+    what = "event type counts"  # lost when their write fails
+
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._counts: Counter[tuple[uuid.UUID, str]] = Counter()
         self._seen: dict[tuple[uuid.UUID, str], datetime] = {}
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._flush_forever())
 
     def add(self, queue_id: uuid.UUID, counts: dict[str, int]) -> None:
         """Counts committed messages of `queue_id`: how many of each type."""
@@ -71,19 +66,3 @@ class EventTypeCounts:
             [counts[key] for key in keys],
             [seen[key] for key in keys],
         )
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        with contextlib.suppress(Exception):
-            await self.flush()
-
-    async def _flush_forever(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_EVERY_S)
-            try:
-                await self.flush()
-            except Exception as exc:  # Postgres away: these counts are lost
-                log.warning("could not write event type counts", error=repr(exc))

@@ -9,11 +9,8 @@ scrape time (see service/metrics/gauges.py).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import functools
 import json
-import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -22,7 +19,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.metrics_core import Metric
 from redis.asyncio import Redis
 
-logger = logging.getLogger("herald.metrics")
+from service.lib.periodic_flush import PeriodicFlush
+
 
 SHARED_KEY = "herald:metrics"
 FLUSH_INTERVAL_S = 1.0
@@ -89,8 +87,12 @@ def _samples(registry: CollectorRegistry) -> Iterable[tuple[str, float]]:
             yield json.dumps([family.name, sample.name, labels]), sample.value
 
 
-class MetricsPublisher:
-    """Adds this process's increments to the shared Redis hash, every second and on close."""
+class MetricsPublisher(PeriodicFlush):
+    """Adds this process's increments to the shared Redis hash, every second and on close.
+    Increments Redis refused are kept and go out with the next flush."""
+
+    every_s = FLUSH_INTERVAL_S
+    what = "metrics"
 
     # What this process has handed to Redis, per registry: shared by every publisher in the
     # process (tests run the API and a worker in one), so nothing is published twice.
@@ -99,18 +101,6 @@ class MetricsPublisher:
     def __init__(self, redis: Redis, registry: CollectorRegistry = REGISTRY) -> None:
         self.redis = redis
         self.registry = registry
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="metrics-publisher")
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        with contextlib.suppress(Exception):
-            await self.flush()
 
     async def flush(self) -> None:
         # Deltas are taken and booked in one step (no await between), then given back if
@@ -133,14 +123,6 @@ class MetricsPublisher:
             for field, delta in deltas.items():
                 published[field] -= delta
             raise
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_INTERVAL_S)
-            try:
-                await self.flush()
-            except Exception as exc:  # Redis away: keep counting, publish later
-                logger.warning("metrics not published: %s", exc)
 
 
 async def shared_metrics(redis: Redis, registry: CollectorRegistry = REGISTRY) -> list[Metric]:
