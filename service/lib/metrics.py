@@ -21,7 +21,6 @@ from redis.asyncio import Redis
 
 from service.lib.periodic_flush import PeriodicFlush
 
-
 SHARED_KEY = "herald:metrics"
 FLUSH_INTERVAL_S = 1.0
 
