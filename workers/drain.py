@@ -262,7 +262,9 @@ class Drain:
         size = sum(len(delivery.body or b"") for delivery in claimed)
         self.body_bytes += size
         self.ctx.bodies.take(size)
-        more = len(claimed) == wanted or size > budget - self.ctx.settings.max_message_bytes
+        # Cut by the budget only if something was claimed and the next body could pass it.
+        cut = bool(claimed) and size > budget - self.ctx.settings.max_message_bytes
+        more = len(claimed) == wanted or cut
         return claimed, more
 
     async def _heard_of_work(self) -> bool:
