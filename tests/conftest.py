@@ -198,12 +198,14 @@ async def wait_until_blocked(blocker: asyncpg.Connection) -> int:
 
 @contextlib.asynccontextmanager
 async def app_on_this_loop(
-    settings: Settings, headers: dict[str, str]
+    settings: Settings, headers: dict[str, str], client_address: str = "127.0.0.1"
 ) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
     """An app of its own and a client, both on the test's event loop (the shared test
-    client runs the app on another thread and blocks this one during each request)."""
+    client runs the app on another thread and blocks this one during each request).
+    `client_address`: where the requests seem to come from (limits per address count
+    across every app of the run, through Redis)."""
     app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=app, client=(client_address, 40000))
     async with (
         app.lifespan(),
         httpx.AsyncClient(

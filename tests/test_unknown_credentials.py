@@ -26,7 +26,9 @@ async def test_unknown_keys_and_tokens_are_limited_per_address(
         app=create_app(make_settings()), base_url="http://herald.test"
     ) as setup:
         org = await new_org(sessionmaker, setup)
-    async with app_on_this_loop(make_settings(auth_lookups_per_s=5), {}) as (_, client):
+    address = f"198.51.100.{secrets.randbelow(250) + 1}"  # this test's own address
+    settings = make_settings(auth_lookups_per_s=5)
+    async with app_on_this_loop(settings, {}, client_address=address) as (_, client):
         assert (await org_get(client, org.key)).status_code == 200  # a known key, now cached
         queue = await client.post("/v1/queues", json={"name": "in"}, headers=org.headers)
         created = await client.post(
