@@ -6,7 +6,6 @@ within TTL_S in the others."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -14,9 +13,9 @@ import asyncpg
 
 from service.lib.failure_limit import FailureLimit
 from service.lib.secrets import hash_token
+from service.lib.ttl_cache import MISS, TtlCache
 
 TTL_S = 5.0
-MAX_ENTRIES = 10_000
 FIND_INLET = "SELECT id, org_id, queue_id FROM inlets WHERE token_hash = $1"
 
 
@@ -31,27 +30,22 @@ class InletCache:
     def __init__(self, pool: asyncpg.Pool, lookups: FailureLimit) -> None:
         self._pool = pool
         self._lookups = lookups
-        self._entries: dict[bytes, tuple[ResolvedInlet | None, float]] = {}
+        self._inlets: TtlCache[bytes, ResolvedInlet | None] = TtlCache(TTL_S)
 
     async def resolve(self, token: str, client: str) -> ResolvedInlet | None:
         """The inlet `token` opens, or None; RateLimited (429) when `client` (its address)
         has tried too many unknown tokens this second."""
         token_hash = hash_token(token)
-        now = time.monotonic()
-        cached = self._entries.get(token_hash)
-        if cached is not None and cached[1] > now:
-            return cached[0]
+        cached = self._inlets.get(token_hash)
+        if cached is not MISS:
+            return cached
         await self._lookups.check(client)
         self._lookups.count(client)  # before the query: concurrent misses count at once
         row = await self._pool.fetchrow(FIND_INLET, token_hash)
         inlet = ResolvedInlet(row["id"], row["org_id"], row["queue_id"]) if row else None
-        if len(self._entries) >= MAX_ENTRIES:
-            self._entries.clear()
-        self._entries[token_hash] = (inlet, now + TTL_S)
+        self._inlets.put(token_hash, inlet)
         return inlet
 
     def forget(self, inlet_id: uuid.UUID) -> None:
         """Drops a deleted inlet from this process's memory."""
-        for token_hash, (inlet, _) in list(self._entries.items()):
-            if inlet is not None and inlet.id == inlet_id:
-                del self._entries[token_hash]
+        self._inlets.forget(lambda _, inlet: inlet is not None and inlet.id == inlet_id)

@@ -15,6 +15,7 @@ from service.errors import BadRequest, InvalidInput, PayloadTooLarge
 from service.event_types.counts import EventTypeCounts
 from service.lib.ids import new_id, new_ids
 from service.lib.metrics import INGESTED_BYTES, INGESTED_MESSAGES, REJECTED_MESSAGES
+from service.lib.ttl_cache import MISS
 from service.messages.admission import IngestAdmission
 from service.messages.event_types import event_type_error, type_items
 from service.messages.records import IngestJob
@@ -28,7 +29,7 @@ from service.messages.splitting import (
     split_delimited,
     split_ndjson,
 )
-from service.messages.type_fields import UNKNOWN, EventTypeFields
+from service.messages.type_fields import EventTypeFields
 from service.messages.writer import GroupCommitWriter
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
@@ -138,7 +139,7 @@ class IngestService:
                 item.event_type = request.event_type
         else:
             field = self.type_fields.cached(request.org_id, request.queue_id)
-            if field is UNKNOWN:
+            if field is MISS:
                 field = await self.type_fields.load(request.org_id, request.queue_id)
             if field:
                 split = type_items(split, field)
