@@ -39,12 +39,12 @@ from service.lib.secrets import SecretBox
 from service.listeners.controller import ListenerController
 from service.messages.controller import MessageController
 from service.messages.ingest import IngestService
-from service.messages.type_fields import EventTypeFields
 from service.messages.writer import GroupCommitWriter
 from service.metrics.controller import MetricsController
 from service.pretty import pretty_json_middleware
 from service.queues.controller import QueueController
 from service.request import HeraldRequest
+from service.routing.cache import RoutingCache
 from service.secret_keys import SecretKeyMismatch, check_secret_key
 
 log = structlog.get_logger("herald.api")
@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         type_counts = EventTypeCounts(pg_pool)
         type_counts.start()
         app.state.ingest = IngestService(
-            writer, settings, waker.wake, EventTypeFields(pg_pool), type_counts
+            writer, settings, waker.wake, RoutingCache(pg_pool), type_counts
         )
         app.state.rate_limiter = RequestRateLimiter(settings.redis_url, settings.rate_limit_per_s)
         failed_lookups = app.state.failed_lookups = FailureLimit(

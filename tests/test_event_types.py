@@ -131,6 +131,7 @@ async def test_listeners_receive_the_event_types_they_filter_for(
         return {r.body for r in receiver.at(name)}
 
     await wait_for(lambda: len(receiver.at("exact")) == 2, what="the exact and suffix matches")
+    await wait_for(lambda: len(receiver.at("underscore")) == 1, what="the underscore match")
     assert await delivered("invoices") == {b"1", b"2"}
     assert await delivered("exact") == {b"2", b"3"}
     assert await delivered("underscore") == {b"6"}

@@ -4,14 +4,20 @@ statements of service/deliveries/state.py."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import Attempt, Delivery, Message
 from service.deliveries import state
 from service.deliveries.state import DeliveryStatus, execute
+
+# Bodies are at most max_message_bytes each: a page of them stays within tens of MiB.
+MISSED_PAGE_WITH_BODIES = 64
+MISSED_PAGE = 10_000
 
 
 class DeliveryRepository:
@@ -72,8 +78,41 @@ class DeliveryRepository:
         since: datetime,
         until: datetime,
         statuses: list[DeliveryStatus],
+        wanted: list[uuid.UUID],
     ) -> int:
+        """`wanted`: for a selective listener, the missed messages it wants."""
         window = (queue_id, listener_id, since, until)
         restarted = await execute(self.session, state.REPLAY_FINISHED, *window, statuses, ordered)
-        missed = await execute(self.session, state.REPLAY_MISSED, *window)
+        missed = await execute(self.session, state.REPLAY_MISSED, *window, wanted)
         return restarted.rowcount + missed.rowcount
+
+    async def missed(
+        self,
+        queue_id: uuid.UUID,
+        listener_id: uuid.UUID,
+        since: datetime,
+        until: datetime,
+        with_bodies: bool,
+    ) -> AsyncIterator[list[Row[Any]]]:
+        """The window's messages the listener has no delivery for, a page at a time: id,
+        event_type and (`with_bodies`) body."""
+        page_size = MISSED_PAGE_WITH_BODIES if with_bodies else MISSED_PAGE
+        after = uuid.UUID(int=0)
+        while True:
+            result = await execute(
+                self.session,
+                state.MISSED_MESSAGES,
+                queue_id,
+                listener_id,
+                since,
+                until,
+                after,
+                with_bodies,
+                page_size,
+            )
+            rows = list(result.all())
+            if rows:
+                yield rows
+            if len(rows) < page_size:
+                return
+            after = rows[-1].id

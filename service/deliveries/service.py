@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 
 from service.config import Settings
 from service.db.base import utcnow
@@ -14,6 +15,9 @@ from service.deliveries.state import CANCELLED, FAILED, FINISHED, DeliveryStatus
 from service.errors import Conflict, NotFound, invalid_field
 from service.lib.pagination import PageRequest
 from service.listeners.repository import ListenerRepository
+from service.routing.filters import NOT_JSON
+from service.routing.routing import decode_body
+from service.routing.selection import Selection
 
 # What replay starts again: "failed" also covers what a disabled listener missed.
 REPLAY_STATUSES = {"failed": [FAILED, CANCELLED], "all": list(FINISHED)}
@@ -93,6 +97,7 @@ class DeliveryService:
                 "since",
                 f"the window holds more than {most} messages; replay it in shorter windows",
             )
+        wanted = await self._wanted(listener, request.since, until)
         replayed = await self.repository.replay(
             queue_id,
             listener_id,
@@ -100,6 +105,26 @@ class DeliveryService:
             request.since,
             until,
             REPLAY_STATUSES[request.status],
+            wanted,
         )
         self.wake([listener_id])
         return replayed
+
+    async def _wanted(
+        self, listener: Listener, since: datetime, until: datetime
+    ) -> list[uuid.UUID]:
+        """The missed messages of the window a selective listener wants, judged as ingest
+        judges them (service/routing); none to judge for another listener."""
+        if not listener.selective:
+            return []
+        selection = Selection.of(listener.id, listener.filter_types, listener.filter)
+        wanted: list[uuid.UUID] = []
+        pages = self.repository.missed(
+            listener.queue_id, listener.id, since, until, with_bodies=selection.reads_body
+        )
+        async for page in pages:
+            for row in page:
+                document = decode_body(row.body) if selection.reads_body else NOT_JSON
+                if selection.wants(row.event_type, document):
+                    wanted.append(row.id)
+        return wanted

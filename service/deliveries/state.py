@@ -54,28 +54,23 @@ async def execute(session: AsyncSession, statement: str, *args: Any) -> CursorRe
 
 # --- Fan-out: which listeners get a message, and their pending deliveries ---------------
 
-# Listener `l` gets message `m`: a message of its queue, of a type its filter_types name
-# (through filter_types_like, their LIKE patterns; an untyped message only reaches
-# listeners without filter_types).
-GETS_MESSAGE = (
-    "l.queue_id = m.queue_id"
-    " AND (l.filter_types_like IS NULL OR m.event_type LIKE ANY(l.filter_types_like))"
-)
 
-
-def like_patterns(filter_types: list[str] | None) -> list[str] | None:
-    """filter_types (exact names and `*` globs) as LIKE patterns. Event types hold no `%`
-    or backslash, so `_` is the only character to escape."""
-    if filter_types is None:
-        return None
-    return [pattern.replace("_", "\\_").replace("*", "%") for pattern in filter_types]
+# Listener `l` gets message `m` of its queue unless it is selective (it has filter_types
+# or a filter): then only when `verdicts` (a relation of message_id, listener_id) holds
+# the pair. Which selective listeners want a message is judged in Python, once, by
+# service/routing (the same judge for ingest and replay); these statements only apply it.
+def gets_message(verdicts: str) -> str:
+    return (
+        "l.queue_id = m.queue_id AND (NOT l.selective OR (m.id, l.id) IN"
+        f" (SELECT message_id, listener_id FROM {verdicts}))"
+    )
 
 
 # Listener `l` takes new messages (a paused listener keeps them for later).
 RECEIVING = "l.status IN ('active', 'paused') AND l.deleted_at IS NULL"
 
 
-def fan_out(messages: str, *, listeners: str, at: str) -> str:
+def fan_out(messages: str, *, listeners: str, verdicts: str, at: str) -> str:
     """INSERT of a pending delivery for each message of `messages` (rows `m` with id and
     queue_id) and each listener `l` that gets it among those matching `listeners`, due and
     created `at` (an SQL expression)."""
@@ -83,14 +78,15 @@ def fan_out(messages: str, *, listeners: str, at: str) -> str:
     INSERT INTO deliveries (message_id, listener_id, ordered, status, attempts,
                             next_attempt_at, created_at)
     SELECT m.id, l.id, l.ordered, '{PENDING}', 0, {at}, {at}
-      FROM {messages} m JOIN listeners l ON {listeners} AND {GETS_MESSAGE}
+      FROM {messages} m JOIN listeners l ON {listeners} AND {gets_message(verdicts)}
     """
 
 
 # Ingest's part of its one statement (service/messages/store.py): `new_message` is the
-# messages it inserted.
+# messages it inserted, `verdict` the pairs its judge gave.
 INGEST_FAN_OUT = (
-    fan_out("new_message", listeners=RECEIVING, at="m.received_at") + "RETURNING listener_id"
+    fan_out("new_message", listeners=RECEIVING, verdicts="verdict", at="m.received_at")
+    + "RETURNING listener_id"
 )
 
 # --- Retry and replay (API) --------------------------------------------------------------
@@ -126,16 +122,30 @@ REPLAY_FINISHED = f"""
        AND d.status = ANY($5::text[])
 """
 # The window's messages the listener never got a delivery for (it was disabled, or not
-# yet registered) get one now: $1 queue, $2 listener, $3 since, $4 until.
+# yet registered) get one now: $1 queue, $2 listener, $3 since, $4 until, and for a
+# selective listener the messages it wants, $5 (see MISSED_MESSAGES).
 REPLAY_MISSED = (
     fan_out(
-        "(SELECT id, queue_id, event_type FROM messages"
+        "(SELECT id, queue_id FROM messages"
         " WHERE queue_id = $1 AND received_at >= $3 AND received_at < $4)",
         listeners="l.id = $2",
+        verdicts="unnest($5::uuid[], array_fill($2::uuid, ARRAY[cardinality($5::uuid[])]))"
+        " AS v(message_id, listener_id)",
         at="now()",
     )
     + "ON CONFLICT (listener_id, message_id) DO NOTHING"
 )
+# What a selective listener's replay judges, a page at a time after message $5: the
+# window's messages it has no delivery for, with their bodies when $6 (its filter reads
+# them); $1 queue, $2 listener, $3 since, $4 until, $7 the page size.
+MISSED_MESSAGES = """
+    SELECT m.id, m.event_type, CASE WHEN $6 THEN m.body END AS body
+      FROM messages m
+     WHERE m.queue_id = $1 AND m.received_at >= $3 AND m.received_at < $4 AND m.id > $5
+       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.listener_id = $2 AND d.message_id = m.id)
+     ORDER BY m.id
+     LIMIT $7
+"""
 
 # --- Claim and release (worker) ----------------------------------------------------------
 

@@ -15,6 +15,8 @@ from service.dependencies import waker_for
 from service.lib.pagination import DEFAULT_LIMIT, Cursor, Limit, page_request, paginate
 from service.listeners.repository import ListenerRepository
 from service.listeners.schemas import (
+    FilterTest,
+    FilterVerdict,
     ListenerCreate,
     ListenerList,
     ListenerResponse,
@@ -105,6 +107,23 @@ class ListenerController(Controller):
         service: NamedDependency[ListenerService],
     ) -> None:
         await service.delete(principal.org_id, queue_id, listener_id)
+
+    @post(
+        "/{listener_id:uuid}/filter/test",
+        status_code=200,
+        opt=READ,
+        summary="Whether a payload (and event type) would reach the listener",
+    )
+    async def test_filter(
+        self,
+        queue_id: FromPath[uuid.UUID],
+        listener_id: FromPath[uuid.UUID],
+        data: JSONBody[FilterTest],
+        principal: NamedDependency[Principal],
+        service: NamedDependency[ListenerService],
+    ) -> FilterVerdict:
+        matches = await service.test_filter(principal.org_id, queue_id, listener_id, data)
+        return FilterVerdict(matches=matches)
 
     @get("/{listener_id:uuid}/secret", opt=WRITE, summary="The listener's signing secret")
     async def get_secret(

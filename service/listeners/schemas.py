@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -21,6 +21,8 @@ RatePerS = Annotated[float, msgspec.Meta(ge=0.01, le=100_000)]
 Headers = Annotated[dict[str, str], msgspec.Meta(max_length=50)]
 TypePattern = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:*-]{1,128}$")]
 FilterTypes = Annotated[list[TypePattern], msgspec.Meta(min_length=1, max_length=100)]
+# Conditions on the JSON body (service/routing/filters.py), checked by the service.
+BodyFilter = dict[str, Any]
 
 
 class KafkaTarget(msgspec.Struct, forbid_unknown_fields=True):
@@ -43,6 +45,7 @@ class ListenerCreate(msgspec.Struct, forbid_unknown_fields=True):
     rate_limit_per_s: RatePerS | None = None
     enabled: bool = True
     filter_types: FilterTypes | None = None
+    filter: BodyFilter | None = None
 
 
 class ListenerUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -60,6 +63,7 @@ class ListenerUpdate(msgspec.Struct, forbid_unknown_fields=True):
     rate_limit_per_s: RatePerS | msgspec.UnsetType | None = msgspec.UNSET
     enabled: bool | msgspec.UnsetType = msgspec.UNSET
     filter_types: FilterTypes | msgspec.UnsetType | None = msgspec.UNSET
+    filter: BodyFilter | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class ListenerHealth(msgspec.Struct):
@@ -87,6 +91,7 @@ class ListenerView(msgspec.Struct):
     rate_limit_per_s: float | None
     enabled: bool
     filter_types: list[str] | None
+    filter: dict[str, Any] | None
     status: Literal["active", "paused", "disabled"]
     disabled_reason: str | None
     health: ListenerHealth
@@ -106,3 +111,12 @@ class ListenerList(msgspec.Struct):
 
 class SigningSecret(msgspec.Struct):
     secret: str
+
+
+class FilterTest(msgspec.Struct, forbid_unknown_fields=True):
+    payload: Any
+    event_type: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:-]{1,128}$")] | None = None
+
+
+class FilterVerdict(msgspec.Struct):
+    matches: bool

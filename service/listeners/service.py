@@ -12,16 +12,29 @@ import msgspec
 from service.config import Settings
 from service.db.base import utcnow
 from service.db.models import Listener
-from service.deliveries.state import like_patterns
 from service.errors import NotFound, enforce_quota, invalid_field
 from service.lib.pagination import PageRequest
 from service.lib.secrets import SecretBox, new_signing_secret
 from service.listeners.repository import ListenerRepository
 from service.listeners.rules import validate_target
-from service.listeners.schemas import KafkaTarget, ListenerCreate, ListenerUpdate
+from service.listeners.schemas import FilterTest, KafkaTarget, ListenerCreate, ListenerUpdate
 from service.queues.repository import QueueRepository
+from service.routing.filters import FilterError, compile_filter
+from service.routing.selection import Selection
 
 TARGET_FIELDS = ("type", "notify_url", "liveness_url", "kafka", "headers")
+MAX_FILTER_BYTES = 16 * 1024
+
+
+def _check_filter(body_filter: dict[str, Any] | None) -> None:
+    if body_filter is None:
+        return
+    if len(msgspec.json.encode(body_filter)) > MAX_FILTER_BYTES:
+        raise invalid_field("filter", f"a filter is at most {MAX_FILTER_BYTES} bytes of JSON")
+    try:
+        compile_filter(body_filter)
+    except FilterError as exc:
+        raise invalid_field(exc.path, exc.message) from exc
 
 
 def _kafka_of(listener: Listener) -> KafkaTarget | None:
@@ -64,6 +77,7 @@ class ListenerService:
         quota = self.settings.quota_listeners_per_queue
         enforce_quota(await self.repository.count(queue_id), quota, "listeners in this queue")
         self._check_schedule(data.retry_schedule_s)
+        _check_filter(data.filter)
         target = {field: getattr(data, field) for field in TARGET_FIELDS}
         await validate_target(target, self.settings.egress_policy)
         listener = Listener(
@@ -79,9 +93,11 @@ class ListenerService:
             status="active" if data.enabled else "paused",
             secret_encrypted=self.secrets.seal(new_signing_secret()),
             filter_types=data.filter_types,
-            filter_types_like=like_patterns(data.filter_types),
+            filter=data.filter,
         )
         self._apply_target(listener, target)
+        if data.filter_types is not None or data.filter is not None:
+            await self.queues.move_routing_on(queue_id)
         return await self.repository.add(listener)
 
     async def update(
@@ -108,13 +124,23 @@ class ListenerService:
                 self.wake([listener.id])  # held messages go out now
         if "ordered" in changes and changes["ordered"] != listener.ordered:
             await self.repository.set_deliveries_ordered(listener.id, changes["ordered"])
-        if "filter_types" in changes:
-            listener.filter_types_like = like_patterns(changes["filter_types"])
+        if "filter" in changes:
+            _check_filter(changes["filter"])
+        if "filter_types" in changes or "filter" in changes:
+            await self.queues.move_routing_on(queue_id)
         for field, value in changes.items():
             if field not in TARGET_FIELDS:
                 setattr(listener, field, value)
         await self.repository.flush()
         return listener
+
+    async def test_filter(
+        self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID, test: FilterTest
+    ) -> bool:
+        """Whether the listener would get a message of this payload and event type."""
+        listener = await self.get(org_id, queue_id, listener_id)
+        selection = Selection.of(listener.id, listener.filter_types, listener.filter)
+        return selection.wants(test.event_type, test.payload)
 
     def _check_schedule(self, schedule: list[float] | None) -> None:
         shortest = self.settings.min_retry_delay_s

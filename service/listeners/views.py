@@ -49,6 +49,7 @@ def listener_view(
         rate_limit_per_s=listener.rate_limit_per_s,
         enabled=listener.status != "paused",
         filter_types=listener.filter_types,
+        filter=listener.filter,
         status=listener.status,  # type: ignore[arg-type]
         disabled_reason=listener.disabled_reason,
         health=health,

@@ -16,12 +16,15 @@ from service.messages.records import IngestJob
 
 async def lock_queues(
     connection: asyncpg.Connection, queue_ids: set[uuid.UUID]
-) -> dict[uuid.UUID, uuid.UUID]:
-    # KEY SHARE keeps each queue from being deleted until this batch is committed.
+) -> dict[uuid.UUID, tuple[uuid.UUID, int]]:
+    """Each queue's organization and routing_version. SHARE keeps each queue from being
+    deleted, and its routing from changing, until this transaction ends: a job whose key
+    is claimed below is then stored whole."""
     rows = await connection.fetch(
-        "SELECT id, org_id FROM queues WHERE id = ANY($1::uuid[]) FOR KEY SHARE", list(queue_ids)
+        "SELECT id, org_id, routing_version FROM queues WHERE id = ANY($1::uuid[]) FOR SHARE",
+        list(queue_ids),
     )
-    return {row["id"]: row["org_id"] for row in rows}
+    return {row["id"]: (row["org_id"], row["routing_version"]) for row in rows}
 
 
 async def claim_idempotency_key(

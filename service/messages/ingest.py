@@ -11,14 +11,13 @@ from typing import Any
 
 from service.config import Settings
 from service.db.base import utcnow
-from service.errors import BadRequest, InvalidInput, PayloadTooLarge
+from service.errors import BadRequest, InvalidInput, PayloadTooLarge, Unavailable
 from service.event_types.counts import EventTypeCounts
 from service.lib.ids import new_id, new_ids
 from service.lib.metrics import INGESTED_BYTES, INGESTED_MESSAGES, REJECTED_MESSAGES
-from service.lib.ttl_cache import MISS
 from service.messages.admission import IngestAdmission
-from service.messages.event_types import event_type_error, type_items
-from service.messages.records import IngestJob
+from service.messages.event_types import event_type_error
+from service.messages.records import IngestJob, StaleRouting
 from service.messages.splitting import (
     Failure,
     Item,
@@ -29,13 +28,17 @@ from service.messages.splitting import (
     split_delimited,
     split_ndjson,
 )
-from service.messages.type_fields import EventTypeFields
 from service.messages.writer import GroupCommitWriter
+from service.routing.cache import RoutingCache
+from service.routing.routing import QueueRouting
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 JSON_TYPE = "application/json"
 DEFAULT_TYPE = "application/octet-stream"
 MAX_DELIMITER_BYTES = 64
+# Judging a request again when the queue's routing changed under it: a change is rare,
+# so a third in a row means another client keeps changing it.
+MAX_JUDGEMENTS = 3
 
 
 @dataclass(frozen=True)
@@ -115,13 +118,13 @@ class IngestService:
         writer: GroupCommitWriter,
         settings: Settings,
         wake: Callable[[Iterable[uuid.UUID]], None],
-        type_fields: EventTypeFields,
+        routing: RoutingCache,
         type_counts: EventTypeCounts,
     ) -> None:
         self.writer = writer
         self.settings = settings
         self.wake = wake
-        self.type_fields = type_fields
+        self.routing = routing
         self.type_counts = type_counts
         self.admission = IngestAdmission(settings.ingest_bytes_in_flight)
 
@@ -133,21 +136,21 @@ class IngestService:
         """
         _check_event_type(request.event_type)
         split, content_type = split_body(request, self.settings)
-        typed = True
-        if request.event_type is not None:
-            for item in split.items:
-                item.event_type = request.event_type
-        else:
-            field = self.type_fields.cached(request.org_id, request.queue_id)
-            if field is MISS:
-                field = await self.type_fields.load(request.org_id, request.queue_id)
-            if field:
-                split = type_items(split, field)
-            else:
-                typed = False
-        if not split.items:
-            REJECTED_MESSAGES.inc(len(split.failures))
-            raise _nothing_accepted(split)
+        routing = await self.routing.get(request.org_id, request.queue_id)
+        for _ in range(MAX_JUDGEMENTS):
+            try:
+                return await self._write(request, split, content_type, routing)
+            except StaleRouting:
+                routing = await self.routing.load(request.org_id, request.queue_id)
+        raise Unavailable("The queue's listeners are changing; retry shortly", retry_after_s=1)
+
+    async def _write(
+        self, request: IngestRequest, split: Split, content_type: str, routing: QueueRouting
+    ) -> IngestResponse:
+        routed = routing.route(split, request.event_type)
+        if not routed.items:
+            REJECTED_MESSAGES.inc(len(routed.failures))
+            raise _nothing_accepted(routed.failures)
         batch_id = new_id()  # made first: every message id of the batch is above it
         job = IngestJob(
             org_id=request.org_id,
@@ -155,9 +158,11 @@ class IngestService:
             batch_id=batch_id,
             received_at=utcnow(),
             content_type=content_type,
-            items=split.items,
-            message_ids=new_ids(len(split.items)),
-            failures=split.failures,
+            items=routed.items,
+            message_ids=new_ids(len(routed.items)),
+            failures=routed.failures,
+            routing_version=routing.version,
+            verdicts=routed.verdicts,
             original_headers=request.original_headers,
             idempotency_key=request.idempotency_key,
             request_hash=_request_hash(request) if request.idempotency_key else None,
@@ -168,7 +173,7 @@ class IngestService:
         self.wake(outcome.listener_ids)
         if outcome.replayed is not None:
             return IngestResponse(outcome.replayed["status_code"], outcome.replayed["body"])
-        if typed:
+        if request.event_type is not None or routing.event_type_field is not None:
             self.type_counts.add(job.queue_id, _type_counts(job, request.event_type))
         INGESTED_MESSAGES.inc(len(job.items))
         INGESTED_BYTES.inc(sum(len(item.body) for item in job.items))
@@ -216,18 +221,18 @@ def _response(job: IngestJob, *, sync: bool) -> IngestResponse:
     return IngestResponse(200, body)
 
 
-def _nothing_accepted(split: Split) -> InvalidInput:
-    if not split.failures:
+def _nothing_accepted(failures: list[Failure]) -> InvalidInput:
+    if not failures:
         return InvalidInput(
             "The body holds no message",
             errors=[{"field": "body", "message": "no items"}],
             extra={"accepted": 0, "rejected": 0, "failures": []},
         )
     return InvalidInput(
-        f"No item was accepted ({len(split.failures)} rejected)",
+        f"No item was accepted ({len(failures)} rejected)",
         extra={
             "accepted": 0,
-            "rejected": len(split.failures),
-            "failures": [{"index": f.index, "reason": f.reason} for f in split.failures],
+            "rejected": len(failures),
+            "failures": [{"index": f.index, "reason": f.reason} for f in failures],
         },
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,10 @@ class IngestJob:
     # (batch_id, last_message_id] of its queue.
     message_ids: list[uuid.UUID]
     failures: list[Failure]
+    # The queue's routing_version the items were judged with (service/routing), and the
+    # verdicts: (position in items, listener) for each selective listener that wants one.
+    routing_version: int = 0
+    verdicts: list[tuple[int, uuid.UUID]] = field(default_factory=list)
     original_headers: dict[str, str] | None = None
     idempotency_key: str | None = None
     # SHA-256 of the request, kept with an idempotent batch (see idempotency.py).
@@ -51,6 +55,10 @@ class IngestJob:
             len(self.items),
             len(self.failures),
         )
+
+
+class StaleRouting(Exception):
+    """The queue's routing changed since the job was judged: nothing of it was stored."""
 
 
 @dataclass(frozen=True)

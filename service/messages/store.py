@@ -22,16 +22,22 @@ STORE_GROUP = (
     """
 WITH job AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::int[],
-                         $6::int[], $7::bool[], $8::uuid[], $9::text[], $10::jsonb[])
+                         $6::int[], $7::bool[], $8::uuid[], $9::text[], $10::jsonb[],
+                         $19::bigint[])
         AS j(batch_id, org_id, queue_id, received_at, accepted, rejected, new_batch,
-             last_message_id, content_type, original_headers)
+             last_message_id, content_type, original_headers, routing_version)
 ), owned AS (
     -- KEY SHARE keeps each queue from being deleted until this statement commits.
-    SELECT q.id, q.org_id FROM queues q
+    SELECT q.id, q.org_id, q.routing_version FROM queues q
      WHERE (q.id, q.org_id) IN (SELECT queue_id, org_id FROM job)
        FOR KEY SHARE
 ), stored_job AS (
-    SELECT job.* FROM job JOIN owned ON owned.id = job.queue_id AND owned.org_id = job.org_id
+    -- A job judged with an older routing is left out whole (the writer answers StaleRouting).
+    SELECT job.* FROM job
+      JOIN owned ON owned.id = job.queue_id AND owned.org_id = job.org_id
+                AND owned.routing_version = job.routing_version
+), verdict AS (
+    SELECT * FROM unnest($20::uuid[], $21::uuid[]) AS v(message_id, listener_id)
 ), new_batch AS (
     INSERT INTO batches (id, org_id, queue_id, received_at, accepted, rejected, last_message_id,
                          original_headers)
@@ -60,7 +66,7 @@ WITH job AS (
            AS f(batch_id, index, reason, raw)
       JOIN stored_job j ON j.batch_id = f.batch_id
 )
-SELECT owned.id AS queue_id, owned.org_id,
+SELECT owned.id AS queue_id, owned.org_id, owned.routing_version,
        ARRAY(SELECT l.id FROM listeners l
               WHERE l.queue_id = owned.id AND l.id IN (SELECT listener_id FROM new_delivery)
               ORDER BY l.id) AS listener_ids
@@ -71,9 +77,11 @@ SELECT owned.id AS queue_id, owned.org_id,
 
 @dataclass
 class StoredGroup:
-    """The queues found (id -> org) and, per queue, the listeners that got deliveries."""
+    """The queues found (id -> org), their routing versions, and per queue the listeners
+    that got deliveries."""
 
     owners: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
+    versions: dict[uuid.UUID, int] = field(default_factory=dict)
     listeners: dict[uuid.UUID, tuple[uuid.UUID, ...]] = field(default_factory=dict)
 
 
@@ -91,6 +99,7 @@ async def store_group(
     stored = StoredGroup()
     for row in rows:
         stored.owners.add((row["queue_id"], row["org_id"]))
+        stored.versions[row["queue_id"]] = row["routing_version"]
         stored.listeners[row["queue_id"]] = tuple(row["listener_ids"])
     return stored
 
@@ -101,6 +110,9 @@ def _parameters(jobs: list[IngestJob], batch_exists: frozenset[uuid.UUID]) -> li
     indexes: list[int] = []
     bodies: list[bytes] = []
     event_types: list[str | None] = []
+    versions: list[int] = []
+    verdict_messages: list[uuid.UUID] = []
+    verdict_listeners: list[uuid.UUID] = []
     failure_columns: list[list[Any]] = [[] for _ in range(4)]
     for job in jobs:
         values = (
@@ -116,9 +128,23 @@ def _parameters(jobs: list[IngestJob], batch_exists: frozenset[uuid.UUID]) -> li
         indexes += [item.index for item in job.items]
         bodies += [item.body for item in job.items]
         event_types += [item.event_type for item in job.items]
+        versions.append(job.routing_version)
+        for position, listener_id in job.verdicts:
+            verdict_messages.append(job.message_ids[position])
+            verdict_listeners.append(listener_id)
         for failure in job.failures:
             failure_columns[0].append(job.batch_id)
             failure_columns[1].append(failure.index)
             failure_columns[2].append(failure.reason)
             failure_columns[3].append(failure.raw)
-    return [*job_columns, message_ids, indexes, bodies, *failure_columns, event_types]
+    return [
+        *job_columns,
+        message_ids,
+        indexes,
+        bodies,
+        *failure_columns,
+        event_types,
+        versions,
+        verdict_messages,
+        verdict_listeners,
+    ]

@@ -16,7 +16,7 @@ import asyncpg
 from service.errors import InvalidInput, NotFound, Unavailable
 from service.lib.group_commit import GroupCommitter
 from service.messages.idempotency import claim_idempotency_key, lock_queues
-from service.messages.records import IngestJob, WriteOutcome
+from service.messages.records import IngestJob, StaleRouting, WriteOutcome
 from service.messages.store import StoredGroup, store_group
 
 logger = logging.getLogger("herald.ingest")
@@ -149,6 +149,8 @@ def _outcomes(
             outcomes.append(settled[position])
         elif (job.queue_id, job.org_id) not in stored.owners:
             outcomes.append(NotFound("Queue not found"))
+        elif stored.versions[job.queue_id] != job.routing_version:
+            outcomes.append(StaleRouting())
         else:
             outcomes.append(WriteOutcome(listener_ids=stored.listeners.get(job.queue_id, ())))
     return outcomes
@@ -166,8 +168,12 @@ async def _store_with_keys(
     )
     for position in idempotent:
         job = group[position]
-        if owners.get(job.queue_id) != job.org_id:
+        owner = owners.get(job.queue_id)
+        if owner is None or owner[0] != job.org_id:
             continue  # NotFound, from the store's answer
+        if owner[1] != job.routing_version:
+            settled[position] = StaleRouting()
+            continue
         try:
             replayed = await claim_idempotency_key(connection, job, ttl)
         except InvalidInput as exc:  # the key names another request

@@ -67,7 +67,6 @@ class QueueController(Controller):
         state: State,
     ) -> QueueResponse:
         queue = await service.update(principal.org_id, queue_id, data)
-        state.ingest.type_fields.forget(queue_id)
         return queue_response(queue)
 
     @delete(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,18 +41,29 @@ class QueueRepository:
             select(Queue.id).where(Queue.id == queue_id).with_for_update(key_share=True)
         )
 
+    async def move_routing_on(self, queue_id: uuid.UUID) -> None:
+        """Marks a change to what routes the queue's messages (service/routing): ingest
+        judged with the routing before it stores nothing, and judges again."""
+        await self.session.execute(
+            text("UPDATE queues SET routing_version = routing_version + 1 WHERE id = :id"),
+            {"id": queue_id},
+        )
+
     async def add(
         self,
         org_id: uuid.UUID,
         name: str,
         retention_days: int | None,
+        *,
         event_type_field: str | None = None,
+        validate_schemas: bool = False,
     ) -> Queue:
         queue = Queue(
             org_id=org_id,
             name=name,
             retention_days=retention_days,
             event_type_field=event_type_field,
+            validate_schemas=validate_schemas,
         )
         return await self._flush(queue, add=True)
 

@@ -22,12 +22,14 @@ class QueueCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     retention_days: RetentionDays | None = None
     event_type_field: EventTypeField | None = None
+    validate_schemas: bool = False
 
 
 class QueueUpdate(msgspec.Struct, forbid_unknown_fields=True):
     name: Name | msgspec.UnsetType = msgspec.UNSET
     retention_days: RetentionDays | msgspec.UnsetType | None = msgspec.UNSET
     event_type_field: EventTypeField | msgspec.UnsetType | None = msgspec.UNSET
+    validate_schemas: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class QueueView(msgspec.Struct):
@@ -35,6 +37,7 @@ class QueueView(msgspec.Struct):
     name: str
     retention_days: int | None
     event_type_field: str | None
+    validate_schemas: bool
     created_at: datetime
     updated_at: datetime
 

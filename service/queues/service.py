@@ -12,6 +12,8 @@ from service.lib.pagination import PageRequest
 from service.queues.repository import DuplicateName, QueueRepository
 from service.queues.schemas import QueueCreate, QueueUpdate
 
+ROUTING_FIELDS = ("event_type_field", "validate_schemas")
+
 
 class QueueService:
     def __init__(self, repository: QueueRepository, quota: int | None = None) -> None:
@@ -29,7 +31,11 @@ class QueueService:
         enforce_quota(await self.repository.count_locked(org_id), self.quota, "queues")
         try:
             return await self.repository.add(
-                org_id, data.name, data.retention_days, data.event_type_field
+                org_id,
+                data.name,
+                data.retention_days,
+                event_type_field=data.event_type_field,
+                validate_schemas=data.validate_schemas,
             )
         except DuplicateName as exc:
             raise Conflict(f"A queue named '{data.name}' already exists") from exc
@@ -37,6 +43,8 @@ class QueueService:
     async def update(self, org_id: uuid.UUID, queue_id: uuid.UUID, data: QueueUpdate) -> Queue:
         queue = await self.get(org_id, queue_id)
         changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        if any(field in changes for field in ROUTING_FIELDS):
+            await self.repository.move_routing_on(queue_id)
         try:
             return await self.repository.update(queue, changes)
         except DuplicateName as exc:

@@ -2,9 +2,19 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, LargeBinary, Text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import (
+    CheckConstraint,
+    Computed,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, CreatedAtMixin, IdMixin, utcnow
@@ -36,10 +46,14 @@ class Listener(IdMixin, CreatedAtMixin, Base):
     ordered: Mapped[bool] = mapped_column(default=False)
     max_in_flight: Mapped[int]
     rate_limit_per_s: Mapped[float | None]
-    # The event types it receives (exact names and `*` globs; None: every message), and
-    # the same as LIKE patterns for fan-out (service/deliveries/state.py).
+    # The event types it receives (exact names and `*` globs; None: every message) and
+    # the conditions on their bodies (service/routing/filters.py; None: any body).
     filter_types: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
-    filter_types_like: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    filter: Mapped[Any] = mapped_column(JSONB(none_as_null=True), nullable=True)
+    # Fan-out gives it only the messages its judge picked (service/routing).
+    selective: Mapped[bool] = mapped_column(
+        Computed("filter_types IS NOT NULL OR filter IS NOT NULL", persisted=True)
+    )
 
     status: Mapped[str] = mapped_column(Text, default="active")
     disabled_reason: Mapped[str | None] = mapped_column(Text)

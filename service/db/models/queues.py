@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Text, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, ForeignKey, Text, UniqueConstraint, Uuid
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,6 +19,10 @@ class Queue(IdMixin, CreatedAtMixin, Base):
     retention_days: Mapped[int | None]
     # A JSON pointer (`/type`): each JSON message's event type, unless its request gives one.
     event_type_field: Mapped[str | None] = mapped_column(Text)
+    # Reject a message whose body does not satisfy its event type's schema.
+    validate_schemas: Mapped[bool] = mapped_column(default=False, server_default="false")
+    # Moved on by every change to what routes its messages (service/routing).
+    routing_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
