@@ -10,6 +10,7 @@ from service.errors import NotFound, invalid_field
 from service.event_types.repository import EventTypeRepository
 from service.messages.event_types import event_type_error
 from service.queues.repository import QueueRepository
+from service.routing.schemas import SchemaError, compile_schema
 
 
 class EventTypeService:
@@ -35,10 +36,17 @@ class EventTypeService:
     ) -> EventType:
         if reason := event_type_error(name):
             raise invalid_field("name", reason)
+        if schema is not None:
+            try:
+                compile_schema(schema)
+            except SchemaError as exc:
+                raise invalid_field(exc.path, exc.message) from exc
         await self._require_queue(org_id, queue_id)
+        await self.queues.move_routing_on(queue_id)
         return await self.repository.register(queue_id, name, description, schema)
 
     async def delete(self, org_id: uuid.UUID, queue_id: uuid.UUID, name: str) -> None:
         await self._require_queue(org_id, queue_id)
         if not await self.repository.delete(queue_id, name):
             raise NotFound("Event type not found")
+        await self.queues.move_routing_on(queue_id)

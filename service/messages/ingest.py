@@ -15,6 +15,7 @@ from service.errors import BadRequest, InvalidInput, PayloadTooLarge, Unavailabl
 from service.event_types.counts import EventTypeCounts
 from service.lib.ids import new_id, new_ids
 from service.lib.metrics import INGESTED_BYTES, INGESTED_MESSAGES, REJECTED_MESSAGES
+from service.lib.ttl_cache import MISS
 from service.messages.admission import IngestAdmission
 from service.messages.event_types import event_type_error
 from service.messages.records import IngestJob, StaleRouting
@@ -30,7 +31,7 @@ from service.messages.splitting import (
 )
 from service.messages.writer import GroupCommitWriter
 from service.routing.cache import RoutingCache
-from service.routing.routing import QueueRouting
+from service.routing.routing import QueueRouting, Routed
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 JSON_TYPE = "application/json"
@@ -136,18 +137,24 @@ class IngestService:
         """
         _check_event_type(request.event_type)
         split, content_type = split_body(request, self.settings)
-        routing = await self.routing.get(request.org_id, request.queue_id)
+        routing = self.routing.cached(request.org_id, request.queue_id)
+        fresh = False
         for _ in range(MAX_JUDGEMENTS):
+            if routing is MISS:
+                routing, fresh = await self.routing.load(request.org_id, request.queue_id), True
+            routed = routing.route(split, request.event_type)
+            if not routed.items and not fresh and len(routed.failures) > len(split.failures):
+                routing = MISS  # refused by a routing from memory: refuse with a fresh one
+                continue
             try:
-                return await self._write(request, split, content_type, routing)
+                return await self._write(request, routed, content_type, routing)
             except StaleRouting:
-                routing = await self.routing.load(request.org_id, request.queue_id)
+                routing = MISS
         raise Unavailable("The queue's listeners are changing; retry shortly", retry_after_s=1)
 
     async def _write(
-        self, request: IngestRequest, split: Split, content_type: str, routing: QueueRouting
+        self, request: IngestRequest, routed: Routed, content_type: str, routing: QueueRouting
     ) -> IngestResponse:
-        routed = routing.route(split, request.event_type)
         if not routed.items:
             REJECTED_MESSAGES.inc(len(routed.failures))
             raise _nothing_accepted(routed.failures)

@@ -12,7 +12,7 @@ import uuid
 import asyncpg
 import msgspec
 
-from service.lib.ttl_cache import MISS, TtlCache
+from service.lib.ttl_cache import Miss, TtlCache
 from service.routing.filters import FilterError
 from service.routing.routing import ABSENT_VERSION, QueueRouting
 from service.routing.schemas import SchemaValidators
@@ -49,11 +49,9 @@ class RoutingCache:
         self._loading: dict[tuple[uuid.UUID, uuid.UUID], asyncio.Future[QueueRouting]] = {}
         self.validators = SchemaValidators()
 
-    async def get(self, org_id: uuid.UUID, queue_id: uuid.UUID) -> QueueRouting:
-        routing = self._routes.get((org_id, queue_id))
-        if routing is MISS:
-            return await self.load(org_id, queue_id)
-        return routing
+    def cached(self, org_id: uuid.UUID, queue_id: uuid.UUID) -> QueueRouting | Miss:
+        """The queue's routing from memory (perhaps stale), or MISS: then `load` it."""
+        return self._routes.get((org_id, queue_id))
 
     async def load(self, org_id: uuid.UUID, queue_id: uuid.UUID) -> QueueRouting:
         """The queue's routing as committed now (concurrent loads of a queue share one)."""
