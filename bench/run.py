@@ -25,6 +25,7 @@ from bench.ingest import ingest_batch, ingest_single
 from bench.kafka import kafka_listener
 from bench.latency import latency, latency_curve
 from bench.noisy import noisy_tenant
+from bench.routing import routing
 
 RESULTS_DIR = Path(__file__).parent / "results"
 Rows = list[tuple[str, dict[str, Any]]]
@@ -40,6 +41,7 @@ def single(name: str, scenario: Callable[[Bench], Awaitable[dict[str, Any]]]) ->
 SCENARIOS: dict[str, Callable[[Bench], Awaitable[Rows]]] = {
     "ingest-single": single("ingest-single", ingest_single),
     "ingest-batch": single("ingest-batch", ingest_batch),
+    "routing": routing,
     "deliver-1": single("deliver-1", deliver_one),
     "fanout-10": single("fanout-10", fanout_ten),
     "isolation": single("isolation", isolation),

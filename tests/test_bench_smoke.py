@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 SCENARIO_ROWS = {
-    "ingest-single", "ingest-batch", "deliver-1", "fanout-10", "isolation", "kafka", "latency",
+    "ingest-single", "ingest-batch", "ingest-filtered", "ingest-validated", "deliver-1", "fanout-10", "isolation", "kafka", "latency",
     "backlog-ingest", "backlog-deliver", "noisy-tenant", "noisy-tenant-ingest", "memory-api", "memory-worker",
 }  # fmt: skip
 
