@@ -16,6 +16,7 @@ from service.lib import signing
 from service.lib.secrets import SecretBox
 from service.lib.ssrf import UnsafeTarget
 from service.lib.targets import Target, parse_target
+from service.operational_events.outbox import LISTENER_DATA, OperationalEvent, emit
 from workers.pacing import claim_limit
 
 USER_AGENT = f"herald/{__version__}"
@@ -145,15 +146,24 @@ async def load_listener(
     )
 
 
+# $1 the listener, $2 why.
+DISABLE = f"""
+    WITH disabled AS (
+        UPDATE listeners SET status = 'disabled', disabled_reason = $2, updated_at = now()
+         WHERE id = $1 AND status <> 'disabled'
+        RETURNING id AS listener_id, org_id, queue_id, name, disabled_reason
+    ), event AS ({
+        emit("disabled", OperationalEvent.LISTENER_DISABLED,
+             LISTENER_DATA + ", 'reason', r.disabled_reason")
+    })
+    SELECT count(*) FROM disabled
+"""  # fmt: skip
+
+
 async def disable_gone(pool: asyncpg.Pool, listener_id: uuid.UUID) -> None:
     """410 Gone: disable the listener at once and cancel its pending deliveries."""
     async with pool.acquire() as connection, connection.transaction():
-        await connection.execute(
-            "UPDATE listeners SET status = 'disabled', disabled_reason = $2, updated_at = now()"
-            " WHERE id = $1",
-            listener_id,
-            "the endpoint answered 410 Gone",
-        )
+        await connection.execute(DISABLE, listener_id, "the endpoint answered 410 Gone")
         await connection.execute(CANCEL_OPEN, [listener_id])
 
 

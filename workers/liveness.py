@@ -15,6 +15,7 @@ import structlog
 from service.lib.metrics import LIVENESS_PROBES
 from service.lib.ssrf import UnsafeTarget
 from service.lib.targets import parse_target
+from service.operational_events.outbox import LISTENER_DATA, OperationalEvent, emit
 from workers.context import WorkerContext
 
 log = structlog.get_logger("herald.liveness")
@@ -30,20 +31,42 @@ CLAIM_DUE_PROBES = """
          FOR UPDATE SKIP LOCKED)
     RETURNING id, liveness_url
 """
-PROBE_OK = """
-    UPDATE listeners
-       SET health_state = 'live', health_consecutive_failures = 0, health_checked_at = now()
-     WHERE id = $1
-    RETURNING (SELECT health_state FROM listeners WHERE id = $1) AS previous
+# $1 the listener. Live again: the transition (from unreachable) is its own UPDATE, whose
+# WHERE is checked again on the latest row when two probes race, so it happens once.
+PROBE_OK = f"""
+    WITH recovered AS (
+        UPDATE listeners
+           SET health_state = 'live', health_consecutive_failures = 0, health_checked_at = now()
+         WHERE id = $1 AND health_state = 'unreachable'
+        RETURNING id AS listener_id, org_id, queue_id, name
+    ), event AS ({emit("recovered", OperationalEvent.LISTENER_RECOVERED, LISTENER_DATA)}
+    ), live AS (
+        UPDATE listeners
+           SET health_state = 'live', health_consecutive_failures = 0, health_checked_at = now()
+         WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM recovered)
+    )
+    SELECT count(*) > 0 FROM recovered
 """
-PROBE_FAILED = """
-    UPDATE listeners
-       SET health_consecutive_failures = health_consecutive_failures + 1,
-           health_checked_at = now(),
-           health_state = CASE WHEN health_consecutive_failures + 1 >= $2 THEN 'unreachable'
-                               ELSE health_state END
-     WHERE id = $1
-"""
+# $1 the listener, $2 the failures in a row that make it unreachable.
+PROBE_FAILED = f"""
+    WITH unreachable AS (
+        UPDATE listeners
+           SET health_consecutive_failures = health_consecutive_failures + 1,
+               health_checked_at = now(), health_state = 'unreachable'
+         WHERE id = $1 AND health_state <> 'unreachable'
+           AND health_consecutive_failures + 1 >= $2
+        RETURNING id AS listener_id, org_id, queue_id, name, health_consecutive_failures
+    ), event AS ({
+        emit("unreachable", OperationalEvent.LISTENER_UNREACHABLE,
+             LISTENER_DATA + ", 'consecutive_failures', r.health_consecutive_failures")
+    }), failed AS (
+        UPDATE listeners
+           SET health_consecutive_failures = health_consecutive_failures + 1,
+               health_checked_at = now()
+         WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM unreachable)
+    )
+    SELECT count(*) FROM unreachable
+"""  # fmt: skip
 BATCH = 200
 # A little less than the interval, so a probe due now is not skipped by a few milliseconds.
 DUE_SLACK_S = 0.2
@@ -73,8 +96,7 @@ async def _probe_and_record(herald: WorkerContext, listener_id: uuid.UUID, url: 
     failure = await _probe(herald, url)
     LIVENESS_PROBES.labels("ok" if failure is None else "failed").inc()
     if failure is None:
-        previous = await herald.pool.fetchval(PROBE_OK, listener_id)
-        if previous == "unreachable":
+        if await herald.pool.fetchval(PROBE_OK, listener_id):
             log.info("listener live again", listener_id=str(listener_id))
             return True
         return False

@@ -10,6 +10,7 @@ from arq.worker import func
 
 from service.config import Settings
 from service.lib.gc_tuning import tune_after_startup
+from service.operational_events.publisher import EventPublisher
 from workers.context import WorkerContext
 from workers.crons import Cron, CronRunner
 from workers.drain import drain_listener
@@ -23,9 +24,15 @@ DRAIN_TIMEOUT_S = 3600
 
 
 def periodic_jobs(herald: WorkerContext) -> list[Cron]:
+    events = EventPublisher(herald.pool)
+
+    async def publish_events() -> None:
+        await herald.waker.wake_now(set(await events.publish()))
+
     return [
         Cron("sweep", lambda: sweep(herald), every_s=1, timeout_s=60, at_startup=True),
         Cron("liveness", lambda: probe_liveness(herald), every_s=1, timeout_s=60),
+        Cron("events", publish_events, every_s=1, timeout_s=60),
         Cron("purge", lambda: purge(herald), every_s=60, offset_s=30, timeout_s=120),
     ]
 

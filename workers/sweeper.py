@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from service.deliveries.state import EXPIRE_LEASES, ORDERED_STRAGGLERS, PENDING
+from service.operational_events.outbox import LISTENER_DATA, OperationalEvent, emit
 from workers.context import WorkerContext
 
 LISTENERS_WITH_DUE_WORK = f"""
@@ -22,13 +23,20 @@ LISTENERS_WITH_DUE_WORK = f"""
                     WHERE d.listener_id = l.id AND d.status = '{PENDING}'
                       AND d.next_attempt_at <= now())
 """
-DISABLE_LONG_FAILING = """
-    UPDATE listeners
-       SET status = 'disabled', updated_at = now(),
-           disabled_reason = 'every delivery failed for ' || $1::text || ' seconds'
-     WHERE status = 'active' AND deleted_at IS NULL
-       AND failing_since < now() - make_interval(secs => $1::float8)
-"""
+DISABLE_LONG_FAILING = f"""
+    WITH disabled AS (
+        UPDATE listeners
+           SET status = 'disabled', updated_at = now(),
+               disabled_reason = 'every delivery failed for ' || $1::text || ' seconds'
+         WHERE status = 'active' AND deleted_at IS NULL
+           AND failing_since < now() - make_interval(secs => $1::float8)
+        RETURNING id AS listener_id, org_id, queue_id, name, disabled_reason
+    ), event AS ({
+        emit("disabled", OperationalEvent.LISTENER_DISABLED,
+             LISTENER_DATA + ", 'reason', r.disabled_reason")
+    })
+    SELECT count(*) FROM disabled
+"""  # fmt: skip
 # Only listeners changed lately: the race it closes lasts one ingest statement. Listeners
 # are picked first, so that deliveries are only ever read through their listener's key.
 RECENTLY_ORDERED = """
@@ -48,9 +56,9 @@ async def sweep(herald: WorkerContext) -> dict[str, int]:
             break
     if recent := [row["id"] for row in await herald.pool.fetch(RECENTLY_ORDERED)]:
         await herald.pool.execute(ORDERED_STRAGGLERS, recent)
-    disabled = await herald.pool.execute(
+    disabled = await herald.pool.fetchval(
         DISABLE_LONG_FAILING, herald.settings.disable_after_failing_s
     )
     rows = await herald.pool.fetch(LISTENERS_WITH_DUE_WORK)
     await herald.waker.wake_now(row["id"] for row in rows)
-    return {"released": released, "woken": len(rows), "disabled": int(disabled.split()[-1])}
+    return {"released": released, "woken": len(rows), "disabled": disabled}

@@ -27,6 +27,8 @@ from typing import Any
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.operational_events.outbox import OperationalEvent, emit
+
 
 class DeliveryStatus(enum.StrEnum):
     PENDING = "pending"
@@ -252,6 +254,12 @@ RELEASE = f"""
 # statement is skipped (its attempt is still logged). That change is almost always one the
 # guard refuses anyway (lease expired, cancelled); the exception, a listener made ordered
 # while its deliveries are in flight, leaves the delivery to be sent again after its lease.
+# What a delivery.failed event says, from a row `r` of RECORD_OUTCOMES' `failed`.
+FAILED_DATA = (
+    "'message_id', r.message_id, 'listener_id', r.listener_id, 'queue_id', r.queue_id,"
+    " 'event_type', r.event_type, 'attempts', r.attempts,"
+    " 'last_status_code', r.last_status_code, 'last_error', r.last_error"
+)
 RECORD_OUTCOMES = f"""
     WITH v AS (
         SELECT o.*, to_timestamp(o.started_at) AS started
@@ -272,7 +280,15 @@ RECORD_OUTCOMES = f"""
                               END
           FROM target t
          WHERE d.ctid = t.row_ctid AND d.status = t.open_status AND d.attempts = t.number
-    )
+        RETURNING d.listener_id, d.message_id, d.status, d.attempts, d.last_status_code,
+                  d.last_error
+    ), failed AS (
+        SELECT u.*, l.org_id, l.queue_id,
+               (SELECT event_type FROM messages
+                 WHERE queue_id = l.queue_id AND id = u.message_id) AS event_type
+          FROM updated u JOIN listeners l ON l.id = u.listener_id
+         WHERE u.status = '{FAILED}'
+    ), event AS ({emit("failed", OperationalEvent.DELIVERY_FAILED, FAILED_DATA)})
     INSERT INTO attempts (listener_id, message_id, number, started_at, duration_ms,
                           status_code, error, response_body)
     SELECT listener_id, message_id, number, started, duration_ms, status_code, error,

@@ -3,9 +3,10 @@
 A Postgres lookup per request costs more than the rest of an ingest request. The cache is
 used only while this process is subscribed to the revocation channel: a revoking request
 publishes after its commit and before it answers 204, so a revoked key stops working in
-every process as soon as it hears the message (milliseconds). While not subscribed (Redis down, reconnecting), every lookup goes
-to Postgres and the cache starts empty again afterwards. Unknown keys are remembered too
-(service/lib/failure_limit.py limits how many new ones an address may try).
+every process as soon as it hears the message (milliseconds). While not subscribed (Redis
+down, reconnecting), every lookup goes to Postgres and the cache starts empty again
+afterwards. Unknown keys are remembered too (service/lib/failure_limit.py limits how many
+new ones an address may try).
 """
 
 from __future__ import annotations

@@ -11,6 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.db.models import Listener
 from service.deliveries import state
 from service.deliveries.state import execute
+from service.operational_events.outbox import LISTENER_DATA, OperationalEvent, emit
+
+# $1 the listener whose signing secret was rotated.
+SECRET_ROTATED = emit(
+    "(SELECT id AS listener_id, org_id, queue_id, name FROM listeners WHERE id = $1)",
+    OperationalEvent.LISTENER_SECRET_ROTATED,
+    LISTENER_DATA,
+)
 
 
 class ListenerRepository:
@@ -68,3 +76,7 @@ class ListenerRepository:
     async def mark_deleted(self, listener: Listener, at: datetime) -> None:
         listener.deleted_at = at
         await self.session.flush()
+
+    async def secret_rotated(self, listener_id: uuid.UUID) -> None:
+        """Records the listener.secret_rotated event, in the rotation's transaction."""
+        await execute(self.session, SECRET_ROTATED, listener_id)

@@ -193,4 +193,5 @@ class ListenerService:
         )
         listener.secret_encrypted = self.secrets.seal(secret)
         await self.repository.flush()
+        await self.repository.secret_rotated(listener.id)
         return secret

@@ -10,10 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.config import Settings
-from service.db.base import utcnow
 from service.errors import BadRequest, InvalidInput, PayloadTooLarge, Unavailable
 from service.event_types.counts import EventTypeCounts
-from service.lib.ids import new_id, new_ids
 from service.lib.metrics import INGESTED_BYTES, INGESTED_MESSAGES, REJECTED_MESSAGES
 from service.lib.ttl_cache import MISS
 from service.messages.admission import IngestAdmission
@@ -158,18 +156,12 @@ class IngestService:
         if not routed.items:
             REJECTED_MESSAGES.inc(len(routed.failures))
             raise _nothing_accepted(routed.failures)
-        batch_id = new_id()  # made first: every message id of the batch is above it
-        job = IngestJob(
-            org_id=request.org_id,
-            queue_id=request.queue_id,
-            batch_id=batch_id,
-            received_at=utcnow(),
-            content_type=content_type,
-            items=routed.items,
-            message_ids=new_ids(len(routed.items)),
-            failures=routed.failures,
-            routing_version=routing.version,
-            verdicts=routed.verdicts,
+        job = IngestJob.of(
+            request.org_id,
+            request.queue_id,
+            content_type,
+            routed,
+            routing.version,
             original_headers=request.original_headers,
             idempotency_key=request.idempotency_key,
             request_hash=_request_hash(request) if request.idempotency_key else None,

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from service.db.base import utcnow
+from service.lib.ids import new_id, new_ids
 from service.messages.splitting import Failure, Item
+from service.routing.routing import Routed
 
 
 @dataclass
@@ -34,6 +37,32 @@ class IngestJob:
     request_hash: bytes | None = None
     # The response to replay to a repeat of an idempotent request.
     response: dict[str, Any] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        org_id: uuid.UUID,
+        queue_id: uuid.UUID,
+        content_type: str,
+        routed: Routed,
+        routing_version: int,
+        **fields: Any,
+    ) -> IngestJob:
+        """A new batch of the items `routed` kept, with fresh ids."""
+        batch_id = new_id()  # made first: every message id of the batch is above it
+        return cls(
+            org_id=org_id,
+            queue_id=queue_id,
+            batch_id=batch_id,
+            received_at=utcnow(),
+            content_type=content_type,
+            items=routed.items,
+            message_ids=new_ids(len(routed.items)),
+            failures=routed.failures,
+            routing_version=routing_version,
+            verdicts=routed.verdicts,
+            **fields,
+        )
 
     @property
     def size(self) -> int:

@@ -17,6 +17,10 @@ class DuplicateName(Exception):
     pass
 
 
+class EventsQueueTaken(Exception):
+    """The organization already has an events queue."""
+
+
 class QueueRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -57,6 +61,7 @@ class QueueRepository:
         *,
         event_type_field: str | None = None,
         validate_schemas: bool = False,
+        operational_events: bool = False,
     ) -> Queue:
         queue = Queue(
             org_id=org_id,
@@ -64,6 +69,7 @@ class QueueRepository:
             retention_days=retention_days,
             event_type_field=event_type_field,
             validate_schemas=validate_schemas,
+            operational_events=operational_events,
         )
         return await self._flush(queue, add=True)
 
@@ -79,6 +85,8 @@ class QueueRepository:
                     self.session.add(queue)
                 await self.session.flush()
         except IntegrityError as exc:
+            if "uq_queues_events_queue" in str(exc.orig):
+                raise EventsQueueTaken from exc
             raise DuplicateName from exc
         return queue
 

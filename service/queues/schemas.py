@@ -23,6 +23,7 @@ class QueueCreate(msgspec.Struct, forbid_unknown_fields=True):
     retention_days: RetentionDays | None = None
     event_type_field: EventTypeField | None = None
     validate_schemas: bool = False
+    operational_events: bool = False
 
 
 class QueueUpdate(msgspec.Struct, forbid_unknown_fields=True):
@@ -30,6 +31,7 @@ class QueueUpdate(msgspec.Struct, forbid_unknown_fields=True):
     retention_days: RetentionDays | msgspec.UnsetType | None = msgspec.UNSET
     event_type_field: EventTypeField | msgspec.UnsetType | None = msgspec.UNSET
     validate_schemas: bool | msgspec.UnsetType = msgspec.UNSET
+    operational_events: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class QueueView(msgspec.Struct):
@@ -38,6 +40,7 @@ class QueueView(msgspec.Struct):
     retention_days: int | None
     event_type_field: str | None
     validate_schemas: bool
+    operational_events: bool
     created_at: datetime
     updated_at: datetime
 

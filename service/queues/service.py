@@ -9,10 +9,13 @@ import msgspec
 from service.db.models import Queue
 from service.errors import Conflict, NotFound, enforce_quota
 from service.lib.pagination import PageRequest
-from service.queues.repository import DuplicateName, QueueRepository
+from service.queues.repository import DuplicateName, EventsQueueTaken, QueueRepository
 from service.queues.schemas import QueueCreate, QueueUpdate
 
 ROUTING_FIELDS = ("event_type_field", "validate_schemas")
+EVENTS_QUEUE_TAKEN = (
+    "The organization already has an events queue (operational_events): only one may"
+)
 
 
 class QueueService:
@@ -36,9 +39,12 @@ class QueueService:
                 data.retention_days,
                 event_type_field=data.event_type_field,
                 validate_schemas=data.validate_schemas,
+                operational_events=data.operational_events,
             )
         except DuplicateName as exc:
             raise Conflict(f"A queue named '{data.name}' already exists") from exc
+        except EventsQueueTaken as exc:
+            raise Conflict(EVENTS_QUEUE_TAKEN) from exc
 
     async def update(self, org_id: uuid.UUID, queue_id: uuid.UUID, data: QueueUpdate) -> Queue:
         queue = await self.get(org_id, queue_id)
@@ -49,6 +55,8 @@ class QueueService:
             return await self.repository.update(queue, changes)
         except DuplicateName as exc:
             raise Conflict(f"A queue named '{data.name}' already exists") from exc
+        except EventsQueueTaken as exc:
+            raise Conflict(EVENTS_QUEUE_TAKEN) from exc
 
     async def page(self, org_id: uuid.UUID, page: PageRequest) -> list[Queue]:
         return await self.repository.page(org_id, page.after, page.limit)

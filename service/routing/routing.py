@@ -54,6 +54,10 @@ class QueueRouting:
         reads_body = (
             field_ is not None or bool(self.schemas) or any(s.reads_body for s in self.selections)
         )
+        if not reads_body and not self.selections:  # nothing to judge: the common case
+            for item in split.items:
+                item.event_type = request_type
+            return Routed(list(split.items), list(split.failures))
         items: list[Item] = []
         failures = list(split.failures)
         verdicts: list[tuple[int, uuid.UUID]] = []

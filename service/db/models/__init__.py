@@ -4,6 +4,7 @@ from service.db.models.deliveries import Attempt, Delivery
 from service.db.models.event_types import EventType
 from service.db.models.listeners import Listener
 from service.db.models.messages import Batch, BatchFailure, Inlet, Message
+from service.db.models.operational_events import OperationalEventRow
 from service.db.models.organizations import ApiKey, Organization
 from service.db.models.queues import DeletedQueue, Queue
 from service.db.models.secret_key import SecretKeyCheck
@@ -19,6 +20,7 @@ __all__ = [
     "Inlet",
     "Listener",
     "Message",
+    "OperationalEventRow",
     "Organization",
     "Queue",
     "SecretKeyCheck",

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Text, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, ForeignKey, Index, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -12,7 +12,15 @@ from service.db.base import Base, CreatedAtMixin, IdMixin, utcnow
 
 class Queue(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "queues"
-    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_queues_org_id_name"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "name", name="uq_queues_org_id_name"),
+        Index(
+            "uq_queues_events_queue",
+            "org_id",
+            unique=True,
+            postgresql_where=text("operational_events"),
+        ),
+    )
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(Text)
@@ -21,6 +29,8 @@ class Queue(IdMixin, CreatedAtMixin, Base):
     event_type_field: Mapped[str | None] = mapped_column(Text)
     # Reject a message whose body does not satisfy its event type's schema.
     validate_schemas: Mapped[bool] = mapped_column(default=False, server_default="false")
+    # The organization's events queue (at most one): Herald's operational events go here.
+    operational_events: Mapped[bool] = mapped_column(default=False, server_default="false")
     # Moved on by every change to what routes its messages (service/routing).
     routing_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

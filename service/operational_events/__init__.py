@@ -1,0 +1,1 @@
+"""Operational events: Herald telling an organization what broke, in its events queue."""
