@@ -3,6 +3,7 @@ so each listener receives exactly the messages it asked for."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,9 @@ from typing import Any
 import pytest
 
 from service.config import Settings
+from service.messages.splitting import Item, Split
+from service.routing.routing import JUDGED_PER_TURN, QueueRouting
+from service.routing.selection import Selection
 from tests.conftest import Org, assert_problem
 from tests.receiver import Receiver, wait_for
 from tests.test_kafka import consume, kafka_listener
@@ -331,3 +335,45 @@ async def test_a_kafka_listener_publishes_only_what_its_filters_select(
         b"invoice.paid",
         b"invoice.voided",
     }
+
+
+async def test_a_queues_listeners_hold_at_most_a_thousand_conditions_in_all(org: Org) -> None:
+    queue = await org.create_queue()
+    hundred = {f"/k{i}": i for i in range(100)}
+    listeners = [await org.create_listener(queue["id"], filter=hundred) for _ in range(10)]
+    refused = await org.post(
+        f"/v1/queues/{queue['id']}/listeners",
+        json={"name": "x", "notify_url": "http://127.0.0.1:9/h", "filter": {"/a": 1}},
+    )
+    problem = assert_problem(refused, 422)
+    assert "1000" in problem["errors"][0]["message"]
+    path = f"/v1/queues/{queue['id']}/listeners/{listeners[0]['id']}"
+    assert (await org.patch(path, json={"filter": {"/a": 1}})).status_code == 200
+    assert_problem(await org.patch(path, json={"filter": {**hundred, "/a": 1}}), 422)
+    await org.create_listener(queue["id"], filter={f"/k{i}": i for i in range(99)})
+
+
+async def test_judging_a_large_request_lets_other_requests_run() -> None:
+    """10,000 items judged by 1,000 conditions each take a second or more of CPU: the judge
+    gives the event loop back every JUDGED_PER_TURN items, so the API process keeps serving
+    other requests meanwhile."""
+    never = {"$or": [{f"/k{i}": -1} for i in range(100)]}
+    routing = QueueRouting(
+        version=0,
+        selections=tuple(Selection.of(uuid.uuid4(), None, never) for _ in range(10)),
+    )
+    items = [Item(n, b'{"n": %d}' % n) for n in range(10_000)]
+    turns = 0
+
+    async def other_requests() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    other = asyncio.create_task(other_requests())
+    await asyncio.sleep(0)  # started
+    routed = await routing.route(Split(items=items), None)
+    other.cancel()
+    assert len(routed.items) == 10_000 and routed.verdicts == []
+    assert turns >= 10_000 // JUDGED_PER_TURN - 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +48,17 @@ class ListenerRepository:
             )
             or 0
         )
+
+    async def other_filters(self, queue_id: uuid.UUID, listener_id: uuid.UUID | None) -> list[Any]:
+        """The body filters of the queue's listeners but `listener_id`."""
+        query = select(Listener.filter).where(
+            Listener.queue_id == queue_id,
+            Listener.deleted_at.is_(None),
+            Listener.filter.is_not(None),
+        )
+        if listener_id is not None:
+            query = query.where(Listener.id != listener_id)
+        return list((await self.session.execute(query)).scalars())
 
     async def add(self, listener: Listener) -> Listener:
         self.session.add(listener)

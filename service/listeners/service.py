@@ -19,22 +19,12 @@ from service.listeners.repository import ListenerRepository
 from service.listeners.rules import validate_target
 from service.listeners.schemas import FilterTest, KafkaTarget, ListenerCreate, ListenerUpdate
 from service.queues.repository import QueueRepository
-from service.routing.filters import FilterError, compile_filter
+from service.routing.filters import FilterError, conditions_in
 from service.routing.selection import Selection
 
 TARGET_FIELDS = ("type", "notify_url", "liveness_url", "kafka", "headers")
 MAX_FILTER_BYTES = 16 * 1024
-
-
-def _check_filter(body_filter: dict[str, Any] | None) -> None:
-    if body_filter is None:
-        return
-    if len(msgspec.json.encode(body_filter)) > MAX_FILTER_BYTES:
-        raise invalid_field("filter", f"a filter is at most {MAX_FILTER_BYTES} bytes of JSON")
-    try:
-        compile_filter(body_filter)
-    except FilterError as exc:
-        raise invalid_field(exc.path, exc.message) from exc
+MAX_QUEUE_CONDITIONS = 1000
 
 
 def _kafka_of(listener: Listener) -> KafkaTarget | None:
@@ -77,7 +67,7 @@ class ListenerService:
         quota = self.settings.quota_listeners_per_queue
         enforce_quota(await self.repository.count(queue_id), quota, "listeners in this queue")
         self._check_schedule(data.retry_schedule_s)
-        _check_filter(data.filter)
+        await self._check_filter(queue_id, None, data.filter)
         target = {field: getattr(data, field) for field in TARGET_FIELDS}
         await validate_target(target, self.settings.egress_policy)
         listener = Listener(
@@ -125,7 +115,8 @@ class ListenerService:
         if "ordered" in changes and changes["ordered"] != listener.ordered:
             await self.repository.set_deliveries_ordered(listener.id, changes["ordered"])
         if "filter" in changes:
-            _check_filter(changes["filter"])
+            await self.queues.lock(queue_id)  # concurrent changes count one after the other
+            await self._check_filter(queue_id, listener.id, changes["filter"])
         if "filter_types" in changes or "filter" in changes:
             await self.queues.move_routing_on(queue_id)
         for field, value in changes.items():
@@ -141,6 +132,30 @@ class ListenerService:
         listener = await self.get(org_id, queue_id, listener_id)
         selection = Selection.of(listener.id, listener.filter_types, listener.filter)
         return selection.wants(test.event_type, test.payload)
+
+    async def _check_filter(
+        self, queue_id: uuid.UUID, listener_id: uuid.UUID | None, body_filter: Any
+    ) -> None:
+        """422 for a filter that is invalid, or that would take the queue's listeners past
+        MAX_QUEUE_CONDITIONS in all (each message is judged by all of them)."""
+        if body_filter is None:
+            return
+        if len(msgspec.json.encode(body_filter)) > MAX_FILTER_BYTES:
+            raise invalid_field("filter", f"a filter is at most {MAX_FILTER_BYTES} bytes of JSON")
+        try:
+            conditions = conditions_in(body_filter)
+        except FilterError as exc:
+            raise invalid_field(exc.path, exc.message) from exc
+        others = sum(
+            conditions_in(other)
+            for other in await self.repository.other_filters(queue_id, listener_id)
+        )
+        if others + conditions > MAX_QUEUE_CONDITIONS:
+            raise invalid_field(
+                "filter",
+                f"the listeners of a queue hold at most {MAX_QUEUE_CONDITIONS} filter"
+                f" conditions in all ({others} on the others, {conditions} here)",
+            )
 
     def _check_schedule(self, schedule: list[float] | None) -> None:
         shortest = self.settings.min_retry_delay_s

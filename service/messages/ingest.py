@@ -140,7 +140,7 @@ class IngestService:
         for _ in range(MAX_JUDGEMENTS):
             if routing is MISS:
                 routing, fresh = await self.routing.load(request.org_id, request.queue_id), True
-            routed = routing.route(split, request.event_type)
+            routed = await routing.route(split, request.event_type)
             if not routed.items and not fresh and len(routed.failures) > len(split.failures):
                 routing = MISS  # refused by a routing from memory: refuse with a fresh one
                 continue

@@ -95,7 +95,7 @@ class EventPublisher:
         if routing is MISS:
             routing = await self._routing.load(org_id, queue_id)
         items = [Item(index, _body(row)) for index, row in enumerate(events)]
-        routed = routing.route(Split(items=items), event_type)
+        routed = await routing.route(Split(items=items), event_type)
         return IngestJob.of(org_id, queue_id, CONTENT_TYPE, routed, routing.version)
 
 

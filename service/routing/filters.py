@@ -49,8 +49,15 @@ class FilterError(ValueError):
 
 def compile_filter(spec: Any, path: str = "filter") -> Predicate:
     """The predicate of `spec`, for decoded JSON; raises FilterError."""
+    return _Compiler().filter(spec, path, depth=0)
+
+
+def conditions_in(spec: Any) -> int:
+    """How many conditions on paths `spec` holds (what judging a message costs, at most);
+    raises FilterError."""
     compiler = _Compiler()
-    return compiler.filter(spec, path, depth=0)
+    compiler.filter(spec, "filter", depth=0)
+    return compiler.conditions
 
 
 def matches(predicate: Predicate, document: Any) -> bool:
