@@ -18,6 +18,8 @@ from service.api_docs import openapi_config, swagger_assets
 from service.auth import ApiKeyAuthentication
 from service.batches.controller import BatchController
 from service.config import Settings
+from service.console.app import console_router, console_templates
+from service.console.sessions import ConsoleSessions
 from service.db.capacity import PoolsTooLarge, api_connections, check_pool_capacity
 from service.db.engine import create_engine, create_pg_pool, create_sessionmaker
 from service.deliveries.controller import DeliveryController
@@ -60,7 +62,14 @@ API_CONTROLLERS = [
     InletController,
     InletIngestController,
 ]
-UNAUTHENTICATED_PATHS = [r"^/health/", r"^/metrics", r"^/schema", r"^(/v1)?/inlets/"]
+# The console authenticates with its own session cookie (service/console/auth.py).
+UNAUTHENTICATED_PATHS = [
+    r"^/health/",
+    r"^/metrics",
+    r"^/schema",
+    r"^(/v1)?/inlets/",
+    r"^/console(/|$)",
+]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -110,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         )
         app.state.api_keys = ApiKeyCache(pg_pool, redis, failed_lookups)
         app.state.inlets = InletCache(pg_pool, failed_lookups)
+        app.state.console_sessions = ConsoleSessions(pg_pool)
         app.state.api_keys.start()
         metrics = app.state.metrics = MetricsPublisher(redis)
         metrics.start()
@@ -139,7 +149,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             Router(path="/v1", route_handlers=API_CONTROLLERS),
             # Unversioned paths mean "latest"; hidden from the schema to avoid duplicates.
             Router(path="/", route_handlers=API_CONTROLLERS, include_in_schema=False),
+            console_router(settings),
         ],
+        template_config=console_templates(),
         lifespan=[lifespan],
         state=_initial_state(settings),
         dependencies={

@@ -8,6 +8,7 @@ from service.db.models.operational_events import OperationalEventRow
 from service.db.models.organizations import ApiKey, Organization
 from service.db.models.queues import DeletedQueue, Queue
 from service.db.models.secret_key import SecretKeyCheck
+from service.db.models.web_sessions import WebSession
 
 __all__ = [
     "ApiKey",
@@ -24,4 +25,5 @@ __all__ = [
     "Organization",
     "Queue",
     "SecretKeyCheck",
+    "WebSession",
 ]

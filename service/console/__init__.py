@@ -1,0 +1,1 @@
+"""The console: the operator's web UI at /console, server-rendered."""

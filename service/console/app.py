@@ -1,0 +1,69 @@
+"""The console's part of the application: its router (own authentication, error pages and
+security headers), its templates and its CSRF protection."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from litestar import Router
+from litestar.config.csrf import CSRFConfig
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from service.config import Settings
+from service.console.auth import (
+    ConsoleAuthentication,
+    SignInRequired,
+    herald_error_page,
+    sign_in_first,
+)
+from service.console.controller import ConsolePages, ConsoleSignIn
+from service.console.security import secure_headers
+from service.errors import HeraldError
+
+HERE = Path(__file__).parent
+OPEN_PATHS = [r"^/console/sign-in", r"^/console/static/"]
+
+
+def console_router(settings: Settings) -> Router:
+    return Router(
+        path="/",
+        route_handlers=[
+            ConsoleSignIn,
+            ConsolePages,
+            create_static_files_router(
+                path="/console/static", directories=[HERE / "static"], include_in_schema=False
+            ),
+        ],
+        middleware=[
+            DefineMiddleware(CSRFMiddleware, config=console_csrf(settings)),
+            DefineMiddleware(ConsoleAuthentication, exclude=OPEN_PATHS),
+        ],
+        after_request=secure_headers,
+        exception_handlers={SignInRequired: sign_in_first, HeraldError: herald_error_page},
+        include_in_schema=False,
+    )
+
+
+def console_templates() -> TemplateConfig[JinjaTemplateEngine]:
+    environment = Environment(
+        loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined
+    )
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
+
+
+def console_csrf(settings: Settings) -> CSRFConfig:
+    """Forms of the console carry a token matching a signed cookie (Litestar's double-submit
+    check). The API authenticates with keys, never cookies: only the console needs it."""
+    key = settings.secret_key.split(",")[0].strip().encode()
+    return CSRFConfig(
+        secret=hashlib.sha256(b"herald console csrf\0" + key).hexdigest(),
+        cookie_path="/console",
+        cookie_httponly=True,
+        cookie_samesite="strict",
+    )

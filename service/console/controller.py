@@ -1,0 +1,266 @@
+"""Console pages: the same domain services as the API, with the signed-in key's organization
+and scopes; every value is rendered by Jinja2 with autoescaping."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
+from litestar.response import Redirect, Template
+
+from service.auth import Principal, client_address, requires
+from service.console.auth import error_page
+from service.console.payloads import render_payload
+from service.console.render import html
+from service.console.sessions import COOKIE, TTL_S
+from service.deliveries.controller import provide_deliveries
+from service.deliveries.service import DeliveryService
+from service.event_types.controller import provide_service as provide_event_types
+from service.event_types.service import EventTypeService
+from service.inlets.controller import provide_inlets
+from service.inlets.service import InletService
+from service.lib.pagination import PageRequest, decode_cursor, encode_cursor
+from service.listeners.controller import provide_service as provide_listeners
+from service.listeners.schemas import ListenerUpdate
+from service.listeners.service import ListenerService
+from service.listeners.views import listener_view
+from service.messages.controller import provide_messages
+from service.messages.service import MessageService
+from service.queues.controller import provide_service as provide_queues
+from service.queues.service import QueueService
+
+READ, WRITE = requires("queues:read"), requires("queues:write")
+MESSAGES = requires("messages:read")
+PAGE = 50
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+class ConsoleSignIn(Controller):
+    """The only console pages open without a session."""
+
+    path = "/console"
+    include_in_schema = False
+
+    @get("/sign-in")
+    async def sign_in_page(
+        self, next_page: Annotated[str, QueryParameter(name="next")] = "/console"
+    ) -> Template:
+        return html("sign_in.html", next=_local(next_page), error=None)
+
+    @post("/sign-in", status_code=303)
+    async def sign_in(self, request: Request[Any, Any, Any], data: Form, state: State) -> Any:
+        key = data.get("api_key", "").strip()
+        principal = await state.api_keys.principal(key, client_address(request)) if key else None
+        if principal is None:
+            context = {"next": _local(data.get("next", "")), "error": "That API key is not valid."}
+            return html("sign_in.html", 401, **context)
+        token = await state.console_sessions.start(principal)
+        response = Redirect(_local(data.get("next", "")), status_code=303)
+        response.set_cookie(
+            COOKIE,
+            token,
+            max_age=TTL_S,
+            path="/console",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+
+class ConsolePages(Controller):
+    path = "/console"
+    include_in_schema = False
+    dependencies = {
+        "queues": Provide(provide_queues, sync_to_thread=False),
+        "listeners": Provide(provide_listeners, sync_to_thread=False),
+        "deliveries": Provide(provide_deliveries, sync_to_thread=False),
+        "messages": Provide(provide_messages, sync_to_thread=False),
+        "inlets": Provide(provide_inlets, sync_to_thread=False),
+        "event_types": Provide(provide_event_types, sync_to_thread=False),
+    }
+
+    @post("/sign-out", status_code=303)
+    async def sign_out(self, request: Request[Principal, Any, Any], state: State) -> Redirect:
+        await state.console_sessions.end(request.auth)
+        response = Redirect("/console/sign-in", status_code=303)
+        response.delete_cookie(COOKIE, path="/console")
+        return response
+
+    @get("/", opt=READ)
+    async def overview(
+        self, request: Request[Principal, Any, Any], queues: NamedDependency[QueueService]
+    ) -> Template:
+        rows = await queues.page(request.user.org_id, PageRequest(limit=1000, after=None))
+        return _page(request, "overview.html", queues=rows)
+
+    @get("/queues/{queue_id:uuid}", opt=READ)
+    async def queue(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        queues: NamedDependency[QueueService],
+        listeners: NamedDependency[ListenerService],
+        inlets: NamedDependency[InletService],
+        event_types: NamedDependency[EventTypeService],
+    ) -> Template:
+        org_id = request.user.org_id
+        queue = await queues.get(org_id, queue_id)
+        return _page(
+            request,
+            "queue.html",
+            queue=queue,
+            listeners=await listeners.page(org_id, queue_id, PageRequest(limit=1000, after=None)),
+            inlets=await inlets.page(org_id, queue_id, PageRequest(limit=1000, after=None)),
+            event_types=await event_types.list(org_id, queue_id),
+        )
+
+    @get("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}", opt=READ)
+    async def listener(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        listener_id: FromPath[uuid.UUID],
+        queues: NamedDependency[QueueService],
+        listeners: NamedDependency[ListenerService],
+        deliveries: NamedDependency[DeliveryService],
+        state: State,
+        status: FromQuery[str | None] = None,
+        after: FromQuery[str | None] = None,
+    ) -> Template:
+        org_id = request.user.org_id
+        queue = await queues.get(org_id, queue_id)
+        listener = await listeners.get(org_id, queue_id, listener_id)
+        view = listener_view(listener, state.settings, request.user, state.secret_box)
+        rows = await deliveries.page(
+            org_id, queue_id, listener_id, status or None, PageRequest(PAGE, decode_cursor(after))
+        )
+        more = encode_cursor(rows[PAGE - 1].message_id) if len(rows) > PAGE else None
+        return _page(
+            request,
+            "listener.html",
+            queue=queue,
+            listener=view,
+            deliveries=rows[:PAGE],
+            status=status or "",
+            more=more,
+            can_write=request.user.allows("queues:write"),
+        )
+
+    @post(
+        "/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/enabled", opt=WRITE, status_code=303
+    )
+    async def set_enabled(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        listener_id: FromPath[uuid.UUID],
+        data: Form,
+        listeners: NamedDependency[ListenerService],
+    ) -> Redirect:
+        enabled = data.get("enabled") == "true"
+        await listeners.update(
+            request.user.org_id, queue_id, listener_id, ListenerUpdate(enabled=enabled)
+        )
+        return Redirect(f"/console/queues/{queue_id}/listeners/{listener_id}", status_code=303)
+
+    @post("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/secret", opt=WRITE)
+    async def secret(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        listener_id: FromPath[uuid.UUID],
+        data: Form,
+        listeners: NamedDependency[ListenerService],
+    ) -> Template:
+        """Reveals the signing secret, or rotates it first (`rotate=true`)."""
+        org_id = request.user.org_id
+        if data.get("rotate") == "true":
+            secret = await listeners.rotate_secret(org_id, queue_id, listener_id)
+        else:
+            secret = await listeners.secret(org_id, queue_id, listener_id)
+        listener = await listeners.get(org_id, queue_id, listener_id)
+        return _page(
+            request,
+            "secret.html",
+            listener=listener,
+            secret=secret,
+            rotated=data.get("rotate") == "true",
+        )
+
+    @post(
+        "/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/deliveries/{delivery_id:uuid}/retry",
+        opt=WRITE,
+        status_code=303,
+    )
+    async def retry(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        listener_id: FromPath[uuid.UUID],
+        delivery_id: FromPath[uuid.UUID],
+        deliveries: NamedDependency[DeliveryService],
+    ) -> Redirect:
+        await deliveries.retry(request.user.org_id, queue_id, listener_id, delivery_id)
+        return Redirect(f"/console/queues/{queue_id}/messages/{delivery_id}", status_code=303)
+
+    @get("/queues/{queue_id:uuid}/messages/{message_id:uuid}", opt=MESSAGES)
+    async def message(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        message_id: FromPath[uuid.UUID],
+        queues: NamedDependency[QueueService],
+        listeners: NamedDependency[ListenerService],
+        messages: NamedDependency[MessageService],
+        deliveries: NamedDependency[DeliveryService],
+    ) -> Template:
+        org_id = request.user.org_id
+        queue = await queues.get(org_id, queue_id)
+        message, its_deliveries = await messages.get(org_id, queue_id, message_id)
+        try:
+            _, body = await messages.payload(org_id, queue_id, message_id)
+            payload = render_payload(body, message.content_type)
+        except Exception:  # purged by retention: the page still shows its deliveries
+            payload = None
+        names = {
+            listener.id: listener.name
+            for listener in await listeners.page(org_id, queue_id, PageRequest(1000, None))
+        }
+        attempts = {
+            delivery.listener_id: (
+                await deliveries.attempts(org_id, queue_id, delivery.listener_id, message_id)
+            )[0]
+            for delivery in its_deliveries
+            if delivery.listener_id in names
+        }
+        return _page(
+            request,
+            "message.html",
+            queue=queue,
+            message=message,
+            payload=payload,
+            deliveries=[d for d in its_deliveries if d.listener_id in names],
+            names=names,
+            attempts=attempts,
+            can_write=request.user.allows("queues:write"),
+        )
+
+
+def _page(request: Request[Principal, Any, Any], template: str, **context: Any) -> Template:
+    return html(template, principal=request.user, **context)
+
+
+def _local(path: str) -> str:
+    """`path` when it is a console page, else the overview: never a redirect elsewhere."""
+    if path.startswith("/console") and not path.startswith("//") and "\\" not in path:
+        return path
+    return "/console"
+
+
+__all__ = ["ConsolePages", "ConsoleSignIn", "error_page"]

@@ -1,0 +1,214 @@
+"""The console in a real browser (Debian's Chromium through Playwright) against a real
+Herald (API and worker processes): signing in, what a person does there, and what a
+hostile value or a forged form cannot do."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from service.config import Settings
+from service.orgs import create_organization
+from tests.receiver import Receiver, statuses, wait_for
+from tests.stack import Stack
+from tests.test_docs_page import CHROMIUM, CHROMIUM_ARGS
+
+HOSTILE = '<script>alert("x")</script>"><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture(scope="module")
+async def stack() -> AsyncIterator[Stack]:
+    stack = await Stack().start()
+    yield stack
+    await stack.stop()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context()
+    page = await context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    yield page
+    await context.close()
+    assert dialogs == [], "a script ran from a rendered value"
+
+
+async def api(stack: Stack, method: str, path: str, **kwargs: Any) -> Any:
+    async with stack.client() as client:
+        response = await client.request(method, path, **kwargs)
+    assert response.status_code < 300, response.text
+    return response.json() if response.content else None
+
+
+async def sign_in(page: Page, stack: Stack, key: str | None = None) -> None:
+    await page.goto(f"{stack.url}/console")
+    await expect(page).to_have_url(f"{stack.url}/console/sign-in?next=/console")
+    await page.get_by_label("API key").fill(key or stack.key)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Queues")).to_be_visible()
+
+
+async def test_sign_in_shows_the_organizations_queues_and_sign_out_ends_it(
+    stack: Stack, page: Page
+) -> None:
+    queue = (await api(stack, "POST", "/v1/queues", json={"name": "billing-console"}))["queue"]
+    await page.goto(f"{stack.url}/console/sign-in")
+    await page.get_by_label("API key").fill("hrld_not-a-key")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_have_text("That API key is not valid.")
+
+    await sign_in(page, stack)
+    await page.get_by_role("link", name="billing-console").click()
+    await expect(page).to_have_url(f"{stack.url}/console/queues/{queue['id']}")
+    cookies = {c["name"]: c for c in await page.context.cookies()}
+    assert (
+        cookies["herald_console"]["httpOnly"] and cookies["herald_console"]["sameSite"] == "Strict"
+    )
+
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await page.goto(f"{stack.url}/console/queues/{queue['id']}")
+    await expect(page).to_have_url(
+        f"{stack.url}/console/sign-in?next=/console/queues/{queue['id']}"
+    )
+
+
+async def test_a_failing_delivery_appears_live_and_is_retried_after_a_fix(
+    stack: Stack, page: Page
+) -> None:
+    receiver = await Receiver().start()
+    try:
+        receiver.on("hook", statuses(500, 200))
+        queue = (await api(stack, "POST", "/v1/queues", json={"name": "live"}))["queue"]
+        listener = (
+            await api(
+                stack,
+                "POST",
+                f"/v1/queues/{queue['id']}/listeners",
+                json={"name": "orders-hook", "notify_url": receiver.url("hook"), "max_attempts": 1},
+            )
+        )["listener"]
+        await sign_in(page, stack)
+        await page.goto(f"{stack.url}/console/queues/{queue['id']}/listeners/{listener['id']}")
+        await expect(page.get_by_text("No deliveries")).to_be_visible()
+
+        sent = await api(
+            stack,
+            "POST",
+            f"/v1/queues/{queue['id']}/messages",
+            content=b'{"order": 42}',
+            headers={"sync": "1", "content-type": "application/json"},
+        )
+        message_id = sent["messages"][0]["id"]
+        row = page.locator("#deliveries tbody tr", has_text=message_id)
+        await expect(row.get_by_text("failed")).to_be_visible(timeout=15_000)  # no reload
+
+        await row.get_by_role("link").click()
+        await expect(page.locator("#payload")).to_contain_text('"order": 42')
+        await expect(page.get_by_role("cell", name="500")).to_be_visible()
+        await expect(page.locator("pre.response")).to_have_text("answer")
+        await page.get_by_role("button", name="Retry").click()
+
+        async def delivered() -> bool:
+            await page.reload()
+            return await page.locator(".delivery .status-delivered").count() == 1
+
+        await wait_for(delivered, what="the retried delivery delivered")
+        assert len(receiver.at("hook")) == 2
+    finally:
+        await receiver.stop()
+
+
+async def test_pause_resume_and_secrets_from_the_listener_page(stack: Stack, page: Page) -> None:
+    queue = (await api(stack, "POST", "/v1/queues", json={"name": "secrets"}))["queue"]
+    path = f"/v1/queues/{queue['id']}/listeners"
+    listener = (
+        await api(stack, "POST", path, json={"name": "s", "notify_url": "http://127.0.0.1:9/h"})
+    )["listener"]
+    first = (await api(stack, "GET", f"{path}/{listener['id']}/secret"))["secret"]
+    await sign_in(page, stack)
+    page_url = f"{stack.url}/console/queues/{queue['id']}/listeners/{listener['id']}"
+    await page.goto(page_url)
+    await page.get_by_role("button", name="Pause").click()
+    await expect(page.locator("h1 .status")).to_have_text("paused")
+    await page.get_by_role("button", name="Resume").click()
+    await expect(page.locator("h1 .status")).to_have_text("active")
+    await page.get_by_role("button", name="Reveal secret").click()
+    await expect(page.locator(".secret")).to_have_text(first)
+    await page.goto(page_url)
+    await page.get_by_role("button", name="Rotate secret").click()
+    rotated = await page.locator(".secret").inner_text()
+    assert rotated.startswith("whsec_") and rotated != first
+    assert (await api(stack, "GET", f"{path}/{listener['id']}/secret"))["secret"] == rotated
+
+
+async def test_hostile_names_and_payloads_render_as_text(stack: Stack, page: Page) -> None:
+    queue = (await api(stack, "POST", "/v1/queues", json={"name": HOSTILE}))["queue"]
+    listener = (
+        await api(
+            stack,
+            "POST",
+            f"/v1/queues/{queue['id']}/listeners",
+            json={"name": HOSTILE, "notify_url": "http://127.0.0.1:9/h", "enabled": False},
+        )
+    )["listener"]
+    sent = await api(
+        stack,
+        "POST",
+        f"/v1/queues/{queue['id']}/messages",
+        content=json.dumps({"html": HOSTILE}).encode(),
+        headers={"sync": "1", "herald-event-type": "x.y"},
+    )
+    await sign_in(page, stack)
+    for path in (
+        "/console",
+        f"/console/queues/{queue['id']}",
+        f"/console/queues/{queue['id']}/listeners/{listener['id']}",
+        f"/console/queues/{queue['id']}/messages/{sent['messages'][0]['id']}",
+    ):
+        await page.goto(f"{stack.url}{path}")
+        await expect(page.get_by_text(HOSTILE).first).to_be_visible()
+        assert await page.locator("img").count() == 0, path
+        assert await page.locator("main script").count() == 0, path
+
+
+async def test_forms_need_their_csrf_token_and_pages_forbid_inline_script(
+    stack: Stack, page: Page
+) -> None:
+    await sign_in(page, stack)
+    forged = await page.request.post(f"{stack.url}/console/sign-out", form={})
+    assert forged.status == 403
+    wrong = await page.request.post(f"{stack.url}/console/sign-out", form={"_csrf_token": "forged"})
+    assert wrong.status == 403
+    await page.goto(f"{stack.url}/console")
+    await expect(page.get_by_role("heading", name="Queues")).to_be_visible()  # still signed in
+    response = await page.request.get(f"{stack.url}/console")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+
+
+async def test_another_organizations_queues_are_out_of_reach(stack: Stack, page: Page) -> None:
+    theirs = (await api(stack, "POST", "/v1/queues", json={"name": "not-yours"}))["queue"]
+    _, other_key = await create_organization(Settings(database_url=stack.database_url), "other")
+    await sign_in(page, stack, other_key)
+    await expect(page.get_by_text("not-yours")).to_have_count(0)
+    response = await page.goto(f"{stack.url}/console/queues/{theirs['id']}")
+    assert response is not None and response.status == 404
+    async with httpx.AsyncClient() as client:  # no cookie: the sign-in page, never the data
+        anonymous = await client.get(f"{stack.url}/console/queues/{theirs['id']}")
+    assert anonymous.status_code == 302 and "not-yours" not in anonymous.text
