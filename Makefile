@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= 2
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install lock dev test lint typecheck pytest clean bench bench-quick soak
+.PHONY: install lock dev test lint typecheck pytest clean bench bench-quick soak screenshots
 
 install: $(STAMP)
 
@@ -58,3 +58,7 @@ bench-quick: install
 
 soak: install
 	$(BIN)/python -m bench.soak --minutes 10
+
+# docs/screenshots/*.png: the console and the portal on `herald dev` with an example.
+screenshots: install $(CHROMIUM)
+	$(BIN)/python docs/screenshots.py

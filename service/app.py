@@ -18,7 +18,7 @@ from service.api_docs import openapi_config, swagger_assets
 from service.auth import ApiKeyAuthentication
 from service.batches.controller import BatchController
 from service.config import Settings
-from service.console.app import console_router, console_templates
+from service.console.app import console_router, console_templates, portal_router
 from service.console.sessions import ConsoleSessions
 from service.db.capacity import PoolsTooLarge, api_connections, check_pool_capacity
 from service.db.engine import create_engine, create_pg_pool, create_sessionmaker
@@ -43,6 +43,8 @@ from service.messages.controller import MessageController
 from service.messages.ingest import IngestService
 from service.messages.writer import GroupCommitWriter
 from service.metrics.controller import MetricsController
+from service.portal.controller import PortalSessionController
+from service.portal.sessions import PortalSessions
 from service.pretty import pretty_json_middleware
 from service.queues.controller import QueueController
 from service.request import HeraldRequest
@@ -61,14 +63,16 @@ API_CONTROLLERS = [
     BatchController,
     InletController,
     InletIngestController,
+    PortalSessionController,
 ]
-# The console authenticates with its own session cookie (service/console/auth.py).
+# The console and the portal authenticate with their own session cookies.
 UNAUTHENTICATED_PATHS = [
     r"^/health/",
     r"^/metrics",
     r"^/schema",
     r"^(/v1)?/inlets/",
     r"^/console(/|$)",
+    r"^/portal(/|$)",
 ]
 
 
@@ -120,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.api_keys = ApiKeyCache(pg_pool, redis, failed_lookups)
         app.state.inlets = InletCache(pg_pool, failed_lookups)
         app.state.console_sessions = ConsoleSessions(pg_pool)
+        app.state.portal_sessions = PortalSessions(pg_pool)
         app.state.api_keys.start()
         metrics = app.state.metrics = MetricsPublisher(redis)
         metrics.start()
@@ -150,6 +155,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # Unversioned paths mean "latest"; hidden from the schema to avoid duplicates.
             Router(path="/", route_handlers=API_CONTROLLERS, include_in_schema=False),
             console_router(settings),
+            portal_router(settings),
         ],
         template_config=console_templates(),
         lifespan=[lifespan],

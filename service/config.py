@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     ingest_bytes_in_flight: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
     idempotency_ttl_s: int = 24 * 3600
     # What one replay request may start again: a window this long, this many messages.
+    # Who may frame the tenant portal (a CSP frame-ancestors source list), e.g.
+    # "https://app.example.com"; "'none'" forbids framing.
+    portal_frame_ancestors: str = "'none'"
     replay_max_window_s: float = Field(default=31 * 24 * 3600, gt=0)
     replay_max_messages: int = Field(default=100_000, ge=1)
     # How long messages, attempts and batches are kept when a queue sets no retention_days.

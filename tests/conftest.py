@@ -15,6 +15,7 @@ import httpx
 import pytest
 from arq.worker import Worker
 from litestar.testing import AsyncTestClient
+from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.app import create_app
@@ -23,7 +24,9 @@ from service.db.engine import create_engine, create_sessionmaker
 from service.keys.repository import ApiKeyRepository
 from service.keys.service import ApiKeyService
 from tests import servers
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.receiver import Receiver, wait_for
+from tests.stack import Stack
 from workers.runner import HeraldWorker
 from workers.settings import build_worker_settings
 
@@ -213,3 +216,31 @@ async def app_on_this_loop(
         ) as client,
     ):
         yield app, client
+
+
+@pytest.fixture(scope="module")
+async def stack() -> AsyncIterator[Stack]:
+    """A real Herald (API and worker processes) for the browser tests of one module."""
+    stack = await Stack().start()
+    yield stack
+    await stack.stop()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    """A fresh browser context's page; the test fails if any script opened a dialog."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    yield page
+    await context.close()
+    assert dialogs == [], "a script ran from a rendered value"

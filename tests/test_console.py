@@ -5,46 +5,17 @@ hostile value or a forged form cannot do."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from service.config import Settings
 from service.orgs import create_organization
 from tests.receiver import Receiver, statuses, wait_for
 from tests.stack import Stack
-from tests.test_docs_page import CHROMIUM, CHROMIUM_ARGS
 
 HOSTILE = '<script>alert("x")</script>"><img src=x onerror=alert(1)>'
-
-
-@pytest.fixture(scope="module")
-async def stack() -> AsyncIterator[Stack]:
-    stack = await Stack().start()
-    yield stack
-    await stack.stop()
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
-
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context()
-    page = await context.new_page()
-    dialogs: list[str] = []
-    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
-    yield page
-    await context.close()
-    assert dialogs == [], "a script ran from a rendered value"
 
 
 async def api(stack: Stack, method: str, path: str, **kwargs: Any) -> Any:

@@ -3,30 +3,12 @@ fetched from outside the server, as on a network without internet access."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
-import pytest
 from playwright.async_api import Request, async_playwright
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.stack import Stack
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # CI runs as root
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-async def stack() -> AsyncIterator[Stack]:
-    stack = await Stack().start()
-    yield stack
-    await stack.stop()
 
 
 async def test_the_docs_page_renders_every_tag_from_the_server_alone(stack: Stack) -> None:

@@ -1,5 +1,5 @@
-"""The console's part of the application: its router (own authentication, error pages and
-security headers), its templates and its CSRF protection."""
+"""The browser side of the application: the console's and the portal's routers (each with
+its own authentication, CSRF check, error pages and security headers) and their templates."""
 
 from __future__ import annotations
 
@@ -23,8 +23,16 @@ from service.console.auth import (
     sign_in_first,
 )
 from service.console.controller import ConsolePages, ConsoleSignIn
-from service.console.security import secure_headers
+from service.console.security import portal_headers, secure_headers
 from service.errors import HeraldError
+from service.portal.pages import (
+    PortalAuthentication,
+    PortalPages,
+    PortalSignIn,
+    PortalSignInRequired,
+    portal_ended,
+    portal_error,
+)
 
 HERE = Path(__file__).parent
 OPEN_PATHS = [r"^/console/sign-in", r"^/console/static/"]
@@ -41,7 +49,7 @@ def console_router(settings: Settings) -> Router:
             ),
         ],
         middleware=[
-            DefineMiddleware(CSRFMiddleware, config=console_csrf(settings)),
+            DefineMiddleware(CSRFMiddleware, config=csrf_config(settings, "/console")),
             DefineMiddleware(ConsoleAuthentication, exclude=OPEN_PATHS),
         ],
         after_request=secure_headers,
@@ -57,13 +65,27 @@ def console_templates() -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 
-def console_csrf(settings: Settings) -> CSRFConfig:
-    """Forms of the console carry a token matching a signed cookie (Litestar's double-submit
-    check). The API authenticates with keys, never cookies: only the console needs it."""
+def portal_router(settings: Settings) -> Router:
+    return Router(
+        path="/",
+        route_handlers=[PortalSignIn, PortalPages],
+        middleware=[
+            DefineMiddleware(CSRFMiddleware, config=csrf_config(settings, "/portal")),
+            DefineMiddleware(PortalAuthentication, exclude=[r"^/portal/sign-in/"]),
+        ],
+        after_request=portal_headers(settings.portal_frame_ancestors),
+        exception_handlers={PortalSignInRequired: portal_ended, HeraldError: portal_error},
+        include_in_schema=False,
+    )
+
+
+def csrf_config(settings: Settings, path: str) -> CSRFConfig:
+    """Forms of the console and the portal carry a token matching a signed cookie
+    (Litestar's double-submit check). The API authenticates with keys, never cookies."""
     key = settings.secret_key.split(",")[0].strip().encode()
     return CSRFConfig(
         secret=hashlib.sha256(b"herald console csrf\0" + key).hexdigest(),
-        cookie_path="/console",
+        cookie_path=path,
         cookie_httponly=True,
         cookie_samesite="strict",
     )

@@ -6,6 +6,7 @@ from service.db.models.listeners import Listener
 from service.db.models.messages import Batch, BatchFailure, Inlet, Message
 from service.db.models.operational_events import OperationalEventRow
 from service.db.models.organizations import ApiKey, Organization
+from service.db.models.portal_sessions import PortalSession
 from service.db.models.queues import DeletedQueue, Queue
 from service.db.models.secret_key import SecretKeyCheck
 from service.db.models.web_sessions import WebSession
@@ -23,6 +24,7 @@ __all__ = [
     "Message",
     "OperationalEventRow",
     "Organization",
+    "PortalSession",
     "Queue",
     "SecretKeyCheck",
     "WebSession",
