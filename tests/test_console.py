@@ -183,3 +183,57 @@ async def test_another_organizations_queues_are_out_of_reach(stack: Stack, page:
     async with httpx.AsyncClient() as client:  # no cookie: the sign-in page, never the data
         anonymous = await client.get(f"{stack.url}/console/queues/{theirs['id']}")
     assert anonymous.status_code == 302 and "not-yours" not in anonymous.text
+
+
+async def test_the_listener_page_tests_a_payload_against_its_filters(
+    stack: Stack, page: Page
+) -> None:
+    queue = (await api(stack, "POST", "/v1/queues", json={"name": "filters"}))["queue"]
+    listener = (
+        await api(
+            stack,
+            "POST",
+            f"/v1/queues/{queue['id']}/listeners",
+            json={
+                "name": "big-invoices",
+                "notify_url": "http://127.0.0.1:9/h",
+                "filter_types": ["invoice.*"],
+                "filter": {"/amount": {"$gt": 100}},
+            },
+        )
+    )["listener"]
+    await sign_in(page, stack)
+    await page.goto(f"{stack.url}/console/queues/{queue['id']}/listeners/{listener['id']}")
+    await page.get_by_label("Event type").fill("invoice.paid")
+    await page.get_by_label("Payload (JSON)").fill('{"amount": 250}')
+    await page.get_by_role("button", name="Test").click()
+    await expect(page.locator("#filter-verdict")).to_have_text(
+        "It matches: the listener would get it."
+    )
+    await page.get_by_label("Payload (JSON)").fill('{"amount": 20}')
+    await page.get_by_role("button", name="Test").click()
+    await expect(page.locator("#filter-verdict")).to_contain_text("does not match")
+    await page.get_by_label("Payload (JSON)").fill("{not json")
+    await page.get_by_role("button", name="Test").click()
+    await expect(page.locator("#filter-verdict")).to_contain_text("Not tested")
+
+
+async def test_api_keys_are_created_shown_once_and_revoked(stack: Stack, page: Page) -> None:
+    await sign_in(page, stack)
+    await page.get_by_role("link", name="API keys").click()
+    await page.get_by_label("Name").fill("deploy-bot")
+    await page.get_by_label("messages:write").check()
+    await page.get_by_role("button", name="Create key").click()
+    key = await page.locator("#new-key").inner_text()
+    async with httpx.AsyncClient(base_url=stack.url, headers={"X-API-KEY": key}) as client:
+        assert (await client.post("/v1/queues", json={"name": "x"})).status_code == 403
+        assert (await client.get("/v1/queues")).status_code == 403  # messages:write only
+        await page.goto(f"{stack.url}/console/api-keys")
+        await expect(page.locator("#new-key")).to_have_count(0)  # shown once
+        await page.get_by_role("button", name="Revoke deploy-bot").click()
+        await expect(page.get_by_role("cell", name="deploy-bot")).to_have_count(0)
+
+        async def refused() -> bool:
+            return (await client.get("/v1/queues")).status_code == 401
+
+        await wait_for(refused, what="the revoked key refused")

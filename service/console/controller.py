@@ -6,27 +6,33 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import Principal, client_address, requires
+from service.auth import SCOPES, Principal, client_address, requires
 from service.console.auth import error_page
 from service.console.payloads import render_payload
 from service.console.render import html
 from service.console.sessions import COOKIE, TTL_S
 from service.deliveries.controller import provide_deliveries
 from service.deliveries.service import DeliveryService
+from service.dependencies import after_commit
 from service.event_types.controller import provide_service as provide_event_types
 from service.event_types.service import EventTypeService
 from service.inlets.controller import provide_inlets
 from service.inlets.service import InletService
+from service.keys.cache import ApiKeyCache
+from service.keys.controller import provide_service as provide_keys
+from service.keys.service import ApiKeyService
 from service.lib.pagination import PageRequest, decode_cursor, encode_cursor
 from service.listeners.controller import provide_service as provide_listeners
-from service.listeners.schemas import ListenerUpdate
+from service.listeners.schemas import FilterTest, ListenerUpdate
 from service.listeners.service import ListenerService
 from service.listeners.views import listener_view
 from service.messages.controller import provide_messages
@@ -34,7 +40,7 @@ from service.messages.service import MessageService
 from service.queues.controller import provide_service as provide_queues
 from service.queues.service import QueueService
 
-READ, WRITE = requires("queues:read"), requires("queues:write")
+READ, WRITE, ADMIN = requires("queues:read"), requires("queues:write"), requires("admin")
 MESSAGES = requires("messages:read")
 PAGE = 50
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -83,6 +89,7 @@ class ConsolePages(Controller):
         "messages": Provide(provide_messages, sync_to_thread=False),
         "inlets": Provide(provide_inlets, sync_to_thread=False),
         "event_types": Provide(provide_event_types, sync_to_thread=False),
+        "keys": Provide(provide_keys, sync_to_thread=False),
     }
 
     @post("/sign-out", status_code=303)
@@ -133,24 +140,84 @@ class ConsolePages(Controller):
         status: FromQuery[str | None] = None,
         after: FromQuery[str | None] = None,
     ) -> Template:
-        org_id = request.user.org_id
-        queue = await queues.get(org_id, queue_id)
-        listener = await listeners.get(org_id, queue_id, listener_id)
-        view = listener_view(listener, state.settings, request.user, state.secret_box)
-        rows = await deliveries.page(
-            org_id, queue_id, listener_id, status or None, PageRequest(PAGE, decode_cursor(after))
+        return await _listener_page(
+            request, queue_id, listener_id, queues, listeners, deliveries, state, status, after
         )
-        more = encode_cursor(rows[PAGE - 1].message_id) if len(rows) > PAGE else None
-        return _page(
+
+    @post("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/filter-test", opt=READ)
+    async def filter_test(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        listener_id: FromPath[uuid.UUID],
+        data: Form,
+        queues: NamedDependency[QueueService],
+        listeners: NamedDependency[ListenerService],
+        deliveries: NamedDependency[DeliveryService],
+        state: State,
+    ) -> Template:
+        """Whether a payload (and event type) would reach the listener, shown on its page."""
+        event_type = data.get("event_type", "").strip() or None
+        try:
+            test = msgspec.convert(
+                {"payload": msgspec.json.decode(data.get("payload", "")), "event_type": event_type},
+                FilterTest,
+            )
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            verdict = f"Not tested: {exc}"
+        else:
+            matches = await listeners.test_filter(request.user.org_id, queue_id, listener_id, test)
+            verdict = (
+                "It matches: the listener would get it."
+                if matches
+                else ("It does not match: the listener would not get it.")
+            )
+        return await _listener_page(
             request,
-            "listener.html",
-            queue=queue,
-            listener=view,
-            deliveries=rows[:PAGE],
-            status=status or "",
-            more=more,
-            can_write=request.user.allows("queues:write"),
+            queue_id,
+            listener_id,
+            queues,
+            listeners,
+            deliveries,
+            state,
+            tested={
+                "payload": data.get("payload", ""),
+                "event_type": event_type or "",
+                "verdict": verdict,
+            },
         )
+
+    @get("/api-keys", opt=ADMIN)
+    async def api_keys(
+        self, request: Request[Principal, Any, Any], keys: NamedDependency[ApiKeyService]
+    ) -> Template:
+        return await _keys_page(request, keys)
+
+    @post("/api-keys", opt=ADMIN)
+    async def create_api_key(
+        self, request: Request[Principal, Any, Any], keys: NamedDependency[ApiKeyService]
+    ) -> Template:
+        form = await request.form()
+        scopes = [scope for scope in form.getall("scopes") if scope in SCOPES]
+        name = str(form.get("name", "")).strip()
+        if not name or not scopes:
+            return await _keys_page(request, keys, error="A key needs a name and a scope.")
+        row, key = await keys.create(request.user.org_id, name[:200], scopes)
+        return await _keys_page(request, keys, created=(row.name, key))
+
+    @post("/api-keys/{key_id:uuid}/revoke", opt=ADMIN, status_code=303)
+    async def revoke_api_key(
+        self,
+        request: Request[Principal, Any, Any],
+        key_id: FromPath[uuid.UUID],
+        keys: NamedDependency[ApiKeyService],
+        db_session: NamedDependency[AsyncSession],
+        state: State,
+    ) -> Redirect:
+        key_hash = await keys.revoke(request.user.org_id, key_id)
+        api_keys: ApiKeyCache = state.api_keys
+        after_commit(db_session, lambda: api_keys.revoked(key_hash))
+        return Redirect("/console/api-keys", status_code=303)
 
     @post(
         "/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/enabled", opt=WRITE, status_code=303
@@ -250,6 +317,49 @@ class ConsolePages(Controller):
             attempts=attempts,
             can_write=request.user.allows("queues:write"),
         )
+
+
+async def _listener_page(
+    request: Request[Principal, Any, Any],
+    queue_id: uuid.UUID,
+    listener_id: uuid.UUID,
+    queues: QueueService,
+    listeners: ListenerService,
+    deliveries: DeliveryService,
+    state: State,
+    status: str | None = None,
+    after: str | None = None,
+    tested: dict[str, str] | None = None,
+) -> Template:
+    org_id = request.user.org_id
+    queue = await queues.get(org_id, queue_id)
+    listener = await listeners.get(org_id, queue_id, listener_id)
+    view = listener_view(listener, state.settings, request.user, state.secret_box)
+    rows = await deliveries.page(
+        org_id, queue_id, listener_id, status or None, PageRequest(PAGE, decode_cursor(after))
+    )
+    more = encode_cursor(rows[PAGE - 1].message_id) if len(rows) > PAGE else None
+    return _page(
+        request,
+        "listener.html",
+        queue=queue,
+        listener=view,
+        deliveries=rows[:PAGE],
+        status=status or "",
+        more=more,
+        can_write=request.user.allows("queues:write"),
+        tested=tested,
+    )
+
+
+async def _keys_page(
+    request: Request[Principal, Any, Any],
+    keys: ApiKeyService,
+    created: tuple[str, str] | None = None,
+    error: str | None = None,
+) -> Template:
+    rows = await keys.page(request.user.org_id, PageRequest(1000, None))
+    return _page(request, "api_keys.html", keys=rows, scopes=SCOPES, created=created, error=error)
 
 
 def _page(request: Request[Principal, Any, Any], template: str, **context: Any) -> Template:
