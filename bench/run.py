@@ -19,6 +19,7 @@ from typing import Any
 
 from bench.backlog import backlog
 from bench.chart import plot_latency
+from bench.console import console_pages
 from bench.delivery import deliver_one, fanout_ten, isolation
 from bench.harness import LOAD_CORE, Bench, combine, format_row
 from bench.ingest import ingest_batch, ingest_single
@@ -49,6 +50,7 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[Rows]]] = {
     "latency": single("latency", latency),
     "backlog": backlog,
     "noisy-tenant": noisy_tenant,
+    "console": console_pages,
 }
 MEMORY_TARGETS_MB = {"api": 200, "worker": 250}
 # The two noisiest ratios get more runs in a full run of 3 or more: their single runs
@@ -76,6 +78,8 @@ async def main(scale: str, runs: int, only: list[str]) -> dict[str, Any]:
             for row, row_samples in samples.items():
                 results[row] = combine(row_samples)
                 print(format_row(row, results[row]), flush=True)
+                if "note" in results[row] and results[row].get("baseline") is None:
+                    print(f"  {results[row]['note']}", flush=True)
         if not only or "latency" in only:
             results["latency"]["curve"] = await latency_curve(bench)
         for role, target in MEMORY_TARGETS_MB.items():

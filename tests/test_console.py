@@ -237,3 +237,28 @@ async def test_api_keys_are_created_shown_once_and_revoked(stack: Stack, page: P
             return (await client.get("/v1/queues")).status_code == 401
 
         await wait_for(refused, what="the revoked key refused")
+
+
+async def test_the_delivery_log_lists_the_newest_first(stack: Stack, page: Page) -> None:
+    queue = (await api(stack, "POST", "/v1/queues", json={"name": "log-order"}))["queue"]
+    listener = (
+        await api(
+            stack,
+            "POST",
+            f"/v1/queues/{queue['id']}/listeners",
+            json={"name": "held", "notify_url": "http://127.0.0.1:9/h", "enabled": False},
+        )
+    )["listener"]
+    sent = await api(
+        stack,
+        "POST",
+        f"/v1/queues/{queue['id']}/messages",
+        content=b'{"n": 1}\n{"n": 2}\n{"n": 3}\n',
+        headers={"sync": "1", "content-type": "application/x-ndjson"},
+    )
+    ids = [m["id"] for m in sent["messages"]]
+    await sign_in(page, stack)
+    await page.goto(f"{stack.url}/console/queues/{queue['id']}/listeners/{listener['id']}")
+    rows = page.locator("#deliveries tbody tr")
+    await expect(rows).to_have_count(3)
+    assert [await rows.nth(i).locator("code").inner_text() for i in range(3)] == ids[::-1]

@@ -336,7 +336,12 @@ async def _listener_page(
     listener = await listeners.get(org_id, queue_id, listener_id)
     view = listener_view(listener, state.settings, request.user, state.secret_box)
     rows = await deliveries.page(
-        org_id, queue_id, listener_id, status or None, PageRequest(PAGE, decode_cursor(after))
+        org_id,
+        queue_id,
+        listener_id,
+        status or None,
+        PageRequest(PAGE, decode_cursor(after)),
+        newest_first=True,
     )
     more = encode_cursor(rows[PAGE - 1].message_id) if len(rows) > PAGE else None
     return _page(

@@ -25,14 +25,27 @@ class DeliveryRepository:
         self.session = session
 
     async def page(
-        self, listener_id: uuid.UUID, status: str | None, after: uuid.UUID | None, limit: int
+        self,
+        listener_id: uuid.UUID,
+        status: str | None,
+        after: uuid.UUID | None,
+        limit: int,
+        *,
+        newest_first: bool = False,
     ) -> list[Delivery]:
+        """One more than `limit` rows past the cursor `after`, by the primary key."""
         query = select(Delivery).where(Delivery.listener_id == listener_id)
         if status is not None:
             query = query.where(Delivery.status == status)
-        if after is not None:
-            query = query.where(Delivery.message_id > after)
-        result = await self.session.execute(query.order_by(Delivery.message_id).limit(limit + 1))
+        if newest_first:
+            if after is not None:
+                query = query.where(Delivery.message_id < after)
+            query = query.order_by(Delivery.message_id.desc())
+        else:
+            if after is not None:
+                query = query.where(Delivery.message_id > after)
+            query = query.order_by(Delivery.message_id)
+        result = await self.session.execute(query.limit(limit + 1))
         return list(result.scalars())
 
     async def get(self, listener_id: uuid.UUID, delivery_id: uuid.UUID) -> Delivery | None:

@@ -51,11 +51,15 @@ class DeliveryService:
         listener_id: uuid.UUID,
         status: str | None,
         page: PageRequest,
+        newest_first: bool = False,
     ) -> list[Delivery]:
+        """Oldest first after `page.after`, or (`newest_first`, a log) newest first before it."""
         if status is not None and status not in set(DeliveryStatus):
             raise invalid_field("status", f"must be one of {', '.join(DeliveryStatus)}")
         await self._listener(org_id, queue_id, listener_id)
-        return await self.repository.page(listener_id, status, page.after, page.limit)
+        return await self.repository.page(
+            listener_id, status, page.after, page.limit, newest_first=newest_first
+        )
 
     async def attempts(
         self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID, delivery_id: uuid.UUID

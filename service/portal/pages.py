@@ -158,6 +158,7 @@ class PortalPages(Controller):
             listener_id,
             status or None,
             PageRequest(PAGE, decode_cursor(after)),
+            newest_first=True,
         )
         more = encode_cursor(rows[PAGE - 1].message_id) if len(rows) > PAGE else None
         return _page(
