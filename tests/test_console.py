@@ -262,3 +262,37 @@ async def test_the_delivery_log_lists_the_newest_first(stack: Stack, page: Page)
     rows = page.locator("#deliveries tbody tr")
     await expect(rows).to_have_count(3)
     assert [await rows.nth(i).locator("code").inner_text() for i in range(3)] == ids[::-1]
+
+
+async def test_a_listener_is_edited_from_its_page_with_the_apis_checks(
+    stack: Stack, page: Page
+) -> None:
+    queue = (await api(stack, "POST", "/v1/queues", json={"name": "edit-me"}))["queue"]
+    path = f"/v1/queues/{queue['id']}/listeners"
+    listener = (
+        await api(
+            stack, "POST", path, json={"name": "before", "notify_url": "http://127.0.0.1:9/a"}
+        )
+    )["listener"]
+    await sign_in(page, stack)
+    page_url = f"{stack.url}/console/queues/{queue['id']}/listeners/{listener['id']}"
+    await page.goto(page_url)
+    await page.get_by_text("Edit", exact=True).click()
+    await page.get_by_label("Name", exact=True).fill("after")
+    await page.get_by_label("Event types (comma-separated").fill("invoice.*, refund.created")
+    await page.get_by_label("Body filter (JSON").fill('{"/amount": {"$gt": 100}}')
+    await page.get_by_label("Attempts").fill("3")
+    await page.get_by_label("Ordered").check()
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("heading", name="after")).to_be_visible()
+    saved = (await api(stack, "GET", f"{path}/{listener['id']}"))["listener"]
+    assert saved["name"] == "after" and saved["max_attempts"] == 3 and saved["ordered"]
+    assert saved["filter_types"] == ["invoice.*", "refund.created"]
+    assert saved["filter"] == {"/amount": {"$gt": 100}}
+
+    await page.get_by_text("Edit", exact=True).click()
+    await page.get_by_label("Body filter (JSON").fill('{"/amount": {"$gt": [1]}}')
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("alert")).to_contain_text('filter["/amount"]["$gt"]')
+    unchanged = (await api(stack, "GET", f"{path}/{listener['id']}"))["listener"]
+    assert unchanged["filter"] == {"/amount": {"$gt": 100}}

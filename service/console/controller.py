@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import SCOPES, Principal, client_address, requires
 from service.console.auth import error_page
+from service.console.forms import listener_edit
 from service.console.payloads import render_payload
 from service.console.render import html
 from service.console.sessions import COOKIE, TTL_S
@@ -143,6 +144,19 @@ class ConsolePages(Controller):
         return await _listener_page(
             request, queue_id, listener_id, queues, listeners, deliveries, state, status, after
         )
+
+    @post("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/edit", opt=WRITE, status_code=303)
+    async def edit(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        listener_id: FromPath[uuid.UUID],
+        data: Form,
+        listeners: NamedDependency[ListenerService],
+    ) -> Redirect:
+        """Saves the edit form: every field it holds, checked as the API checks them."""
+        await listeners.update(request.user.org_id, queue_id, listener_id, listener_edit(data))
+        return Redirect(f"/console/queues/{queue_id}/listeners/{listener_id}", status_code=303)
 
     @post("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/filter-test", opt=READ)
     async def filter_test(
