@@ -204,7 +204,7 @@ async def test_the_listener_page_tests_a_payload_against_its_filters(
     )["listener"]
     await sign_in(page, stack)
     await page.goto(f"{stack.url}/console/queues/{queue['id']}/listeners/{listener['id']}")
-    await page.get_by_label("Event type").fill("invoice.paid")
+    await page.get_by_label("Event type", exact=True).fill("invoice.paid")
     await page.get_by_label("Payload (JSON)").fill('{"amount": 250}')
     await page.get_by_role("button", name="Test").click()
     await expect(page.locator("#filter-verdict")).to_have_text(
