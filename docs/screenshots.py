@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -23,8 +24,16 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run"]
 
 async def start_herald() -> tuple[asyncio.subprocess.Process, dict[str, str]]:
     env = {**os.environ, "HERALD_PORT": "8765", "HERALD_ALLOW_PRIVATE_TARGETS": "true"}
+    data_dir = tempfile.mkdtemp(prefix="herald-screenshots-")  # a fresh example every time
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "service.cli", "dev", env=env, stdout=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        "service.cli",
+        "dev",
+        "--data-dir",
+        data_dir,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
     )
     found: dict[str, str] = {}
     assert process.stdout is not None
