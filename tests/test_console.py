@@ -5,6 +5,8 @@ hostile value or a forged form cannot do."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -296,3 +298,48 @@ async def test_a_listener_is_edited_from_its_page_with_the_apis_checks(
     await expect(page.get_by_role("alert")).to_contain_text('filter["/amount"]["$gt"]')
     unchanged = (await api(stack, "GET", f"{path}/{listener['id']}"))["listener"]
     assert unchanged["filter"] == {"/amount": {"$gt": 100}}
+
+
+async def test_a_bulk_replay_is_previewed_then_sent(stack: Stack, page: Page) -> None:
+    receiver = await Receiver().start()
+    try:
+        receiver.on("down", statuses(500, 500, 500, 200))
+        queue = (await api(stack, "POST", "/v1/queues", json={"name": "replays"}))["queue"]
+        path = f"/v1/queues/{queue['id']}/listeners"
+        body = {"name": "down", "notify_url": receiver.url("down"), "max_attempts": 1}
+        listener = (await api(stack, "POST", path, json=body))["listener"]
+        since = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S")
+        await api(
+            stack,
+            "POST",
+            f"/v1/queues/{queue['id']}/messages",
+            content=b'{"n": 1}\n{"n": 2}\n{"n": 3}\n',
+            headers={"content-type": "application/x-ndjson"},
+        )
+        deliveries = f"{path}/{listener['id']}/deliveries"
+
+        async def statuses_now() -> list[str]:
+            return [d["status"] for d in (await api(stack, "GET", deliveries))["deliveries"]]
+
+        await wait_for(lambda: _all(statuses_now(), "failed"), what="three failed deliveries")
+        await sign_in(page, stack)
+        await page.goto(f"{stack.url}/console/queues/{queue['id']}/listeners/{listener['id']}")
+        await page.get_by_label("Since (UTC)").fill(since)
+        await page.get_by_role("button", name="Preview").click()
+        await expect(page.locator("#replay-result")).to_have_text(
+            "3 deliveries would be sent again."
+        )
+        assert await statuses_now() == ["failed"] * 3  # a preview changes nothing
+        await page.get_by_role("button", name="Replay 3").click()
+        await expect(page.locator("#replay-result")).to_have_text(
+            "3 deliveries will be sent again."
+        )
+        await wait_for(lambda: _all(statuses_now(), "delivered"), what="three delivered")
+        assert len(receiver.at("down")) == 6
+    finally:
+        await receiver.stop()
+
+
+async def _all(statuses_now: Awaitable[list[str]], status: str) -> bool:
+    found = await statuses_now
+    return len(found) == 3 and set(found) == {status}

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import SCOPES, Principal, client_address, requires
 from service.console.auth import error_page
-from service.console.forms import listener_edit
+from service.console.forms import listener_edit, replay_request
 from service.console.payloads import render_payload
 from service.console.render import html
 from service.console.sessions import COOKIE, TTL_S
@@ -157,6 +157,35 @@ class ConsolePages(Controller):
         """Saves the edit form: every field it holds, checked as the API checks them."""
         await listeners.update(request.user.org_id, queue_id, listener_id, listener_edit(data))
         return Redirect(f"/console/queues/{queue_id}/listeners/{listener_id}", status_code=303)
+
+    @post("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/replay", opt=WRITE)
+    async def replay(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        listener_id: FromPath[uuid.UUID],
+        data: Form,
+        queues: NamedDependency[QueueService],
+        listeners: NamedDependency[ListenerService],
+        deliveries: NamedDependency[DeliveryService],
+        state: State,
+    ) -> Template:
+        """Counts what a replay of the window would send (`action=preview`), or replays it."""
+        replay = replay_request(data)
+        preview = data.get("action") != "replay"
+        count = await deliveries.replay(
+            request.user.org_id, queue_id, listener_id, replay, preview=preview
+        )
+        return await _listener_page(
+            request,
+            queue_id,
+            listener_id,
+            queues,
+            listeners,
+            deliveries,
+            state,
+            replayed={**data, "count": count, "preview": preview},
+        )
 
     @post("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/filter-test", opt=READ)
     async def filter_test(
@@ -344,6 +373,7 @@ async def _listener_page(
     status: str | None = None,
     after: str | None = None,
     tested: dict[str, str] | None = None,
+    replayed: dict[str, Any] | None = None,
 ) -> Template:
     org_id = request.user.org_id
     queue = await queues.get(org_id, queue_id)
@@ -368,6 +398,7 @@ async def _listener_page(
         more=more,
         can_write=request.user.allows("queues:write"),
         tested=tested,
+        replayed=replayed,
     )
 
 

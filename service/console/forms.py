@@ -3,10 +3,12 @@ invalid field is the API's 422 naming it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
+from service.deliveries.schemas import ReplayRequest
 from service.errors import invalid_field
 from service.listeners.schemas import ListenerUpdate
 
@@ -31,6 +33,28 @@ def listener_edit(form: dict[str, str]) -> ListenerUpdate:
     except msgspec.ValidationError as exc:
         path = str(exc).rpartition("at `$.")[2].rstrip("`") or "form"
         raise invalid_field(path, str(exc).partition(" - at")[0]) from exc
+
+
+def replay_request(form: dict[str, str]) -> ReplayRequest:
+    """The replay form: times in UTC (a browser's datetime-local has no zone)."""
+    since = _time(form, "since")
+    if since is None:
+        raise invalid_field("since", "a date and time is needed")
+    status = form.get("status", "failed")
+    if status not in ("failed", "all"):
+        raise invalid_field("status", "failed or all")
+    return ReplayRequest(since=since, until=_time(form, "until"), status=status)  # type: ignore[arg-type]
+
+
+def _time(form: dict[str, str], field: str) -> datetime | None:
+    text = form.get(field, "").strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise invalid_field(field, "a date and time such as 2026-12-01T10:00") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 CLEARABLE = ("rate_limit_per_s", "retry_schedule_s", "filter_types", "filter")

@@ -3,6 +3,7 @@ statements of service/deliveries/state.py."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -73,6 +74,16 @@ class DeliveryRepository:
     async def restart(self, listener_id: uuid.UUID, delivery_id: uuid.UUID) -> bool:
         result = await execute(self.session, state.RETRY, listener_id, delivery_id)
         return result.scalar_one_or_none() is not None
+
+    @contextlib.asynccontextmanager
+    async def undone(self) -> AsyncIterator[None]:
+        """Whatever the block writes is rolled back (a savepoint), the rest of the request's
+        transaction kept."""
+        savepoint = await self.session.begin_nested()
+        try:
+            yield
+        finally:
+            await savepoint.rollback()
 
     async def window_size(
         self, queue_id: uuid.UUID, since: datetime, until: datetime, at_most: int

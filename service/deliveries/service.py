@@ -83,9 +83,16 @@ class DeliveryService:
         self.wake([listener_id])
 
     async def replay(
-        self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID, request: ReplayRequest
+        self,
+        org_id: uuid.UUID,
+        queue_id: uuid.UUID,
+        listener_id: uuid.UUID,
+        request: ReplayRequest,
+        *,
+        preview: bool = False,
     ) -> int:
-        """Starts again the window's deliveries that did not get through (or all of them)."""
+        """Starts again the window's deliveries that did not get through (or all of them);
+        with `preview`, only counts them."""
         listener = await self._listener(org_id, queue_id, listener_id)
         until = request.until or utcnow()
         if request.since.tzinfo is None or until.tzinfo is None:
@@ -101,18 +108,26 @@ class DeliveryService:
                 "since",
                 f"the window holds more than {most} messages; replay it in shorter windows",
             )
-        wanted = await self._wanted(listener, request.since, until)
-        replayed = await self.repository.replay(
-            queue_id,
-            listener_id,
-            listener.ordered,
-            request.since,
-            until,
-            REPLAY_STATUSES[request.status],
-            wanted,
-        )
+        if preview:  # the replay itself, undone: the count is exactly what it would do
+            async with self.repository.undone():
+                return await self._replay(listener, request.since, until, request.status)
+        replayed = await self._replay(listener, request.since, until, request.status)
         self.wake([listener_id])
         return replayed
+
+    async def _replay(
+        self, listener: Listener, since: datetime, until: datetime, status: str
+    ) -> int:
+        wanted = await self._wanted(listener, since, until)
+        return await self.repository.replay(
+            listener.queue_id,
+            listener.id,
+            listener.ordered,
+            since,
+            until,
+            REPLAY_STATUSES[status],
+            wanted,
+        )
 
     async def _wanted(
         self, listener: Listener, since: datetime, until: datetime
