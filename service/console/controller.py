@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth import SCOPES, Principal, client_address, requires
 from service.console.auth import error_page
 from service.console.forms import listener_edit, replay_request
+from service.console.listener_page import ListenerPage, provide_listener_page
 from service.console.payloads import render_payload
 from service.console.render import html
 from service.console.sessions import COOKIE, TTL_S
@@ -31,11 +32,10 @@ from service.inlets.service import InletService
 from service.keys.cache import ApiKeyCache
 from service.keys.controller import provide_service as provide_keys
 from service.keys.service import ApiKeyService
-from service.lib.pagination import PageRequest, decode_cursor, encode_cursor
+from service.lib.pagination import PageRequest
 from service.listeners.controller import provide_service as provide_listeners
 from service.listeners.schemas import FilterTest, ListenerUpdate
 from service.listeners.service import ListenerService
-from service.listeners.views import listener_view
 from service.messages.controller import provide_messages
 from service.messages.service import MessageService
 from service.queues.controller import provide_service as provide_queues
@@ -43,7 +43,6 @@ from service.queues.service import QueueService
 
 READ, WRITE, ADMIN = requires("queues:read"), requires("queues:write"), requires("admin")
 MESSAGES = requires("messages:read")
-PAGE = 50
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -91,6 +90,7 @@ class ConsolePages(Controller):
         "inlets": Provide(provide_inlets, sync_to_thread=False),
         "event_types": Provide(provide_event_types, sync_to_thread=False),
         "keys": Provide(provide_keys, sync_to_thread=False),
+        "page": Provide(provide_listener_page, sync_to_thread=False),
     }
 
     @post("/sign-out", status_code=303)
@@ -134,16 +134,11 @@ class ConsolePages(Controller):
         request: Request[Principal, Any, Any],
         queue_id: FromPath[uuid.UUID],
         listener_id: FromPath[uuid.UUID],
-        queues: NamedDependency[QueueService],
-        listeners: NamedDependency[ListenerService],
-        deliveries: NamedDependency[DeliveryService],
-        state: State,
+        page: NamedDependency[ListenerPage],
         status: FromQuery[str | None] = None,
         after: FromQuery[str | None] = None,
     ) -> Template:
-        return await _listener_page(
-            request, queue_id, listener_id, queues, listeners, deliveries, state, status, after
-        )
+        return await page.render(request, queue_id, listener_id, status=status, after=after)
 
     @post("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/edit", opt=WRITE, status_code=303)
     async def edit(
@@ -165,27 +160,15 @@ class ConsolePages(Controller):
         queue_id: FromPath[uuid.UUID],
         listener_id: FromPath[uuid.UUID],
         data: Form,
-        queues: NamedDependency[QueueService],
-        listeners: NamedDependency[ListenerService],
-        deliveries: NamedDependency[DeliveryService],
-        state: State,
+        page: NamedDependency[ListenerPage],
     ) -> Template:
         """Counts what a replay of the window would send (`action=preview`), or replays it."""
-        replay = replay_request(data)
         preview = data.get("action") != "replay"
-        count = await deliveries.replay(
-            request.user.org_id, queue_id, listener_id, replay, preview=preview
+        count = await page.deliveries.replay(
+            request.user.org_id, queue_id, listener_id, replay_request(data), preview=preview
         )
-        return await _listener_page(
-            request,
-            queue_id,
-            listener_id,
-            queues,
-            listeners,
-            deliveries,
-            state,
-            replayed={**data, "count": count, "preview": preview},
-        )
+        replayed = {**data, "count": count, "preview": preview}
+        return await page.render(request, queue_id, listener_id, replayed=replayed)
 
     @post("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/filter-test", opt=READ)
     async def filter_test(
@@ -194,40 +177,24 @@ class ConsolePages(Controller):
         queue_id: FromPath[uuid.UUID],
         listener_id: FromPath[uuid.UUID],
         data: Form,
-        queues: NamedDependency[QueueService],
-        listeners: NamedDependency[ListenerService],
-        deliveries: NamedDependency[DeliveryService],
-        state: State,
+        page: NamedDependency[ListenerPage],
     ) -> Template:
         """Whether a payload (and event type) would reach the listener, shown on its page."""
         event_type = data.get("event_type", "").strip() or None
         try:
-            test = msgspec.convert(
-                {"payload": msgspec.json.decode(data.get("payload", "")), "event_type": event_type},
-                FilterTest,
-            )
+            payload = msgspec.json.decode(data.get("payload", ""))
+            test = msgspec.convert({"payload": payload, "event_type": event_type}, FilterTest)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             verdict = f"Not tested: {exc}"
         else:
-            matches = await listeners.test_filter(request.user.org_id, queue_id, listener_id, test)
-            verdict = (
-                "It matches: the listener would get it."
-                if matches
-                else ("It does not match: the listener would not get it.")
-            )
-        return await _listener_page(
-            request,
-            queue_id,
-            listener_id,
-            queues,
-            listeners,
-            deliveries,
-            state,
-            tested={
-                "payload": data.get("payload", ""),
-                "event_type": event_type or "",
-                "verdict": verdict,
-            },
+            org_id = request.user.org_id
+            if await page.listeners.test_filter(org_id, queue_id, listener_id, test):
+                verdict = "It matches: the listener would get it."
+            else:
+                verdict = "It does not match: the listener would not get it."
+        tested = {"payload": data.get("payload", ""), "event_type": event_type or ""}
+        return await page.render(
+            request, queue_id, listener_id, tested={**tested, "verdict": verdict}
         )
 
     @get("/api-keys", opt=ADMIN)
@@ -360,46 +327,6 @@ class ConsolePages(Controller):
             attempts=attempts,
             can_write=request.user.allows("queues:write"),
         )
-
-
-async def _listener_page(
-    request: Request[Principal, Any, Any],
-    queue_id: uuid.UUID,
-    listener_id: uuid.UUID,
-    queues: QueueService,
-    listeners: ListenerService,
-    deliveries: DeliveryService,
-    state: State,
-    status: str | None = None,
-    after: str | None = None,
-    tested: dict[str, str] | None = None,
-    replayed: dict[str, Any] | None = None,
-) -> Template:
-    org_id = request.user.org_id
-    queue = await queues.get(org_id, queue_id)
-    listener = await listeners.get(org_id, queue_id, listener_id)
-    view = listener_view(listener, state.settings, request.user, state.secret_box)
-    rows = await deliveries.page(
-        org_id,
-        queue_id,
-        listener_id,
-        status or None,
-        PageRequest(PAGE, decode_cursor(after)),
-        newest_first=True,
-    )
-    more = encode_cursor(rows[PAGE - 1].message_id) if len(rows) > PAGE else None
-    return _page(
-        request,
-        "listener.html",
-        queue=queue,
-        listener=view,
-        deliveries=rows[:PAGE],
-        status=status or "",
-        more=more,
-        can_write=request.user.allows("queues:write"),
-        tested=tested,
-        replayed=replayed,
-    )
 
 
 async def _keys_page(
