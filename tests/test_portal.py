@@ -4,12 +4,14 @@ listeners) with granted capabilities, in a real browser against a real Herald.""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from playwright.async_api import Page, expect
 
 from service.config import Settings
 from service.orgs import create_organization
+from tests.receiver import Receiver, wait_for
 from tests.stack import Stack
 from tests.test_console import api
 
@@ -120,3 +122,23 @@ async def test_portal_sessions_are_checked_when_opened(stack: Stack) -> None:
             headers={"X-API-KEY": other_key},
         )
     assert foreign.status_code == 404
+
+
+async def test_a_replay_portal_sends_a_window_again(stack: Stack, page: Page) -> None:
+    receiver = await Receiver().start()
+    try:
+        queue = (await api(stack, "POST", "/v1/queues", json={"name": "portal-replay"}))["queue"]
+        body = {"name": "replayed", "notify_url": receiver.url("r")}
+        await api(stack, "POST", f"/v1/queues/{queue['id']}/listeners", json=body)
+        since = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S")
+        await api(stack, "POST", f"/v1/queues/{queue['id']}/messages", content=b"{}")
+        await wait_for(lambda: len(receiver.at("r")) == 1, what="the first delivery")
+        session = await portal(stack, queue_id=queue["id"], capabilities=["read", "replay"])
+        await page.goto(session["url"])
+        await page.get_by_role("link", name="replayed").click()
+        await page.get_by_label("Send again everything since (UTC)").fill(since)
+        await page.get_by_role("button", name="Replay").click()
+        await expect(page.locator("#notice")).to_have_text("1 deliveries will be sent again.")
+        await wait_for(lambda: len(receiver.at("r")) == 2, what="the replayed delivery")
+    finally:
+        await receiver.stop()

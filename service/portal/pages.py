@@ -17,12 +17,12 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from service.console.forms import replay_request
 from service.console.payloads import render_payload
 from service.console.render import html
 from service.deliveries.controller import provide_deliveries
-from service.deliveries.schemas import ReplayRequest
 from service.deliveries.service import DeliveryService
-from service.errors import Forbidden, HeraldError, NotFound, invalid_field
+from service.errors import Forbidden, HeraldError, NotFound
 from service.lib.pagination import PageRequest, decode_cursor, encode_cursor
 from service.listeners.controller import provide_service as provide_listeners
 from service.listeners.schemas import ListenerCreate, ListenerUpdate
@@ -217,15 +217,13 @@ class PortalPages(Controller):
         deliveries: NamedDependency[DeliveryService],
     ) -> Template:
         portal = _sees(request, listener_id)
-        try:
-            since = datetime.fromisoformat(data.get("since", "")).replace(tzinfo=UTC)
-        except ValueError as exc:
-            raise invalid_field("since", "a date and time such as 2026-12-01T10:00") from exc
-        replayed = await deliveries.replay(
-            portal.org_id, portal.queue_id, listener_id, ReplayRequest(since=since, status="all")
-        )
-        return html(
-            "error.html", 200, status_code=200, detail=f"{replayed} deliveries will be sent again."
+        replay = replay_request({**data, "status": "all"})
+        replayed = await deliveries.replay(portal.org_id, portal.queue_id, listener_id, replay)
+        return _page(
+            request,
+            "portal_notice.html",
+            listener_id=listener_id,
+            notice=f"{replayed} deliveries will be sent again.",
         )
 
     @get("/listeners/{listener_id:uuid}/messages/{message_id:uuid}")
