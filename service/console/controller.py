@@ -25,6 +25,7 @@ from service.console.sessions import COOKIE, TTL_S
 from service.deliveries.controller import provide_deliveries
 from service.deliveries.service import DeliveryService
 from service.dependencies import after_commit
+from service.errors import NotFound
 from service.event_types.controller import provide_service as provide_event_types
 from service.event_types.service import EventTypeService
 from service.inlets.controller import provide_inlets
@@ -256,19 +257,11 @@ class ConsolePages(Controller):
         listeners: NamedDependency[ListenerService],
     ) -> Template:
         """Reveals the signing secret, or rotates it first (`rotate=true`)."""
-        org_id = request.user.org_id
-        if data.get("rotate") == "true":
-            secret = await listeners.rotate_secret(org_id, queue_id, listener_id)
-        else:
-            secret = await listeners.secret(org_id, queue_id, listener_id)
-        listener = await listeners.get(org_id, queue_id, listener_id)
-        return _page(
-            request,
-            "secret.html",
-            listener=listener,
-            secret=secret,
-            rotated=data.get("rotate") == "true",
+        rotate = data.get("rotate") == "true"
+        listener, secret = await listeners.reveal_secret(
+            request.user.org_id, queue_id, listener_id, rotate=rotate
         )
+        return _page(request, "secret.html", listener=listener, secret=secret, rotated=rotate)
 
     @post(
         "/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/deliveries/{delivery_id:uuid}/retry",
@@ -303,7 +296,7 @@ class ConsolePages(Controller):
         try:
             _, body = await messages.payload(org_id, queue_id, message_id)
             payload = render_payload(body, message.content_type)
-        except Exception:  # purged by retention: the page still shows its deliveries
+        except NotFound:  # purged by retention: the page still shows its deliveries
             payload = None
         names = {
             listener.id: listener.name

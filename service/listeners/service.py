@@ -196,6 +196,14 @@ class ListenerService:
         listener = await self.get(org_id, queue_id, listener_id)
         return self.secrets.open(listener.secret_encrypted)
 
+    async def reveal_secret(
+        self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID, *, rotate: bool
+    ) -> tuple[Listener, str]:
+        """The listener and its signing secret, rotated first when `rotate` (the pages)."""
+        reveal = self.rotate_secret if rotate else self.secret
+        secret = await reveal(org_id, queue_id, listener_id)
+        return await self.get(org_id, queue_id, listener_id), secret
+
     async def rotate_secret(
         self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID
     ) -> str:

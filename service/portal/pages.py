@@ -199,11 +199,9 @@ class PortalPages(Controller):
     ) -> Template:
         portal = _sees(request, listener_id)
         rotate = data.get("rotate") == "true"
-        if rotate:
-            secret = await listeners.rotate_secret(portal.org_id, portal.queue_id, listener_id)
-        else:
-            secret = await listeners.secret(portal.org_id, portal.queue_id, listener_id)
-        listener = await listeners.get(portal.org_id, portal.queue_id, listener_id)
+        listener, secret = await listeners.reveal_secret(
+            portal.org_id, portal.queue_id, listener_id, rotate=rotate
+        )
         return _page(
             request, "portal_secret.html", listener=listener, secret=secret, rotated=rotate
         )
