@@ -1,5 +1,5 @@
 """A bounded in-process cache whose entries last `ttl_s` seconds: what the ingest path keeps
-of rows that rarely change (inlet tokens, a queue's event_type_field). When full it is
+of rows that rarely change (inlet tokens, each queue's routing). When full it is
 emptied whole, which costs one lookup per key again and no bookkeeping per hit."""
 
 from __future__ import annotations
