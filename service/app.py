@@ -50,6 +50,7 @@ from service.queues.controller import QueueController
 from service.request import HeraldRequest
 from service.routing.cache import RoutingCache
 from service.secret_keys import SecretKeyMismatch, check_secret_key
+from service.stats.minutes import IngestMinutes
 
 log = structlog.get_logger("herald.api")
 
@@ -106,8 +107,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.waker = waker
         type_counts = EventTypeCounts(pg_pool)
         type_counts.start()
+        ingest_minutes = IngestMinutes(pg_pool)
+        ingest_minutes.start()
         app.state.ingest = IngestService(
-            writer, settings, waker.wake, RoutingCache(pg_pool), type_counts
+            writer, settings, waker.wake, RoutingCache(pg_pool), type_counts, ingest_minutes
         )
         app.state.rate_limiter = RequestRateLimiter(settings.redis_url, settings.rate_limit_per_s)
         failed_lookups = app.state.failed_lookups = FailureLimit(
@@ -141,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await arq_redis.aclose()
             await writer.close()
             await type_counts.close()
+            await ingest_minutes.close()
             await pg_pool.close()
             await export_pool.close()
             await redis.aclose()

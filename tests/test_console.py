@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from aiohttp import web
 from playwright.async_api import Page, expect
 
 from service.config import Settings
@@ -343,3 +344,69 @@ async def test_a_bulk_replay_is_previewed_then_sent(stack: Stack, page: Page) ->
 async def _all(statuses_now: Awaitable[list[str]], status: str) -> bool:
     found = await statuses_now
     return len(found) == 3 and set(found) == {status}
+
+
+async def test_a_queue_and_listener_made_in_the_console_show_their_figures(
+    stack: Stack, page: Page
+) -> None:
+    """Create a queue, a listener (then give it a header and one attempt) and an inlet
+    from the console; what is delivered shows in the charts, rates and success rate."""
+
+    async def fail_some(request: web.Request, _: int) -> web.StreamResponse:
+        return web.Response(status=500 if b"fail" in await request.read() else 200)
+
+    receiver = await Receiver().start()
+    receiver.on("hook", fail_some)
+    _, key = await create_organization(Settings(database_url=stack.database_url), "figures")
+    try:
+        await sign_in(page, stack, key)
+        await expect(page.get_by_text("No queues yet.")).to_be_visible()
+        await page.get_by_label("Name").fill("shop")
+        await page.get_by_role("button", name="Create queue").click()
+        await expect(page.get_by_role("heading", name="shop")).to_be_visible()
+        queue_url = page.url
+
+        await page.get_by_label("Name", exact=True).fill("orders")
+        await page.get_by_label("URL", exact=True).fill(receiver.url("hook"))
+        await page.get_by_role("button", name="Create listener").click()
+        await expect(page.get_by_role("heading", name="orders")).to_be_visible()
+        await page.get_by_text("Edit", exact=True).click()
+        await page.get_by_label("Headers sent with every delivery").fill("X-Tenant: acme")
+        await page.get_by_label("Attempts").fill("1")
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.locator(".fields code", has_text="X-Tenant: acme")).to_be_visible()
+
+        queue_id = queue_url.rsplit("/", 1)[1]
+        async with httpx.AsyncClient(base_url=stack.url, headers={"X-API-KEY": key}) as client:
+            sent = await client.post(
+                f"/v1/queues/{queue_id}/messages",
+                content=b'{"n": 1}\n{"n": 2}\n{"fail": true}\n',
+                headers={"content-type": "application/x-ndjson", "sync": "1"},
+            )
+        assert sent.status_code == 200, sent.text
+        await wait_for(lambda: len(receiver.at("hook")) == 3, what="three deliveries")
+        assert {r.headers["x-tenant"] for r in receiver.at("hook")} == {"acme"}
+
+        async def charted() -> bool:  # counts reach Postgres once a second
+            await page.goto(f"{stack.url}/console")
+            legend = await page.locator(".chart .legend").first.inner_text()
+            return "delivered 2" in legend and "failed for good 1" in legend
+
+        await wait_for(charted, what="the overview chart to count the deliveries")
+        row = page.locator("#queues tbody tr", has_text="shop")
+        await expect(row.locator("td").nth(1)).to_have_text("0.6")  # 3 messages in 5 minutes
+        await expect(page.locator(".bars rect.bar-failed")).to_have_count(60)  # one a minute
+
+        await page.goto(queue_url)
+        listener_row = page.locator("#listeners tbody tr", has_text="orders")
+        await expect(listener_row).to_contain_text("66.7 %")
+        await page.get_by_label("New inlet").fill("stripe")
+        await page.get_by_role("button", name="Create inlet").click()
+        inlet_url = await page.locator("#new-inlet-url").inner_text()
+        async with httpx.AsyncClient() as client:
+            assert (await client.post(inlet_url, content=b'{"n": 3}')).status_code == 202
+        await wait_for(lambda: len(receiver.at("hook")) == 4, what="the inlet's message")
+        await page.reload()  # the URL is shown once: a reload re-posts nothing and shows none
+        await expect(page.locator("#inlets")).to_contain_text("stripe")
+    finally:
+        await receiver.stop()

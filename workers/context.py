@@ -16,6 +16,7 @@ from service.deliveries.wakeup import Waker, WakeSignals
 from service.lib.metrics import MetricsPublisher
 from service.lib.secrets import SecretBox
 from service.secret_keys import check_secret_key
+from service.stats.minutes import DeliveryMinutes
 from workers.bodies import BodyBudget
 from workers.egress import Egress
 from workers.fair_share import FairShare
@@ -42,6 +43,7 @@ class WorkerContext:
     sinks: dict[str, Sink]
     wake_signals: WakeSignals
     metrics: MetricsPublisher
+    minutes: DeliveryMinutes
     metrics_server: WSGIServer | None
     fair_share: FairShare
     bodies: BodyBudget
@@ -76,17 +78,20 @@ class WorkerContext:
             sinks["kafka"] = await KafkaSink.start(settings)
         metrics = MetricsPublisher(redis)
         metrics.start()
+        minutes = DeliveryMinutes(pool)
+        minutes.start()
         return cls(
             settings=settings,
             pool=pool,
             redis=redis,
             waker=Waker(redis, settings.arq_queue_name),
-            recorder=Recorder(pool),
+            recorder=Recorder(pool, minutes),
             secret_box=secret_box,
             egress=egress,
             sinks=sinks,
             wake_signals=WakeSignals(redis, settings.arq_queue_name),
             metrics=metrics,
+            minutes=minutes,
             metrics_server=serve_metrics(settings.host, settings.worker_metrics_port),
             fair_share=FairShare(pool, settings.worker_drains_per_org),
             bodies=BodyBudget(settings.worker_body_bytes, settings.worker_claim_bytes),
@@ -96,6 +101,7 @@ class WorkerContext:
         await self.wake_signals.close()
         await self.waker.close()
         await self.recorder.close()
+        await self.minutes.close()
         for sink in self.sinks.values():
             await sink.close()
         await self.egress.close()

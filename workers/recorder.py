@@ -16,6 +16,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from service.deliveries.state import RECORD_OUTCOMES, DeliveryStatus
 from service.lib.group_commit import GroupCommitter
+from service.stats.minutes import DeliveryMinutes
 
 WRITE_ATTEMPTS = 4
 CONNECTION_ERRORS = (
@@ -50,8 +51,16 @@ class Recorder:
     """Writes groups of AttemptRecords; outcomes submitted at about the same time (by any
     drain) share one statement."""
 
-    def __init__(self, pool: asyncpg.Pool, *, writers: int = 1, max_batch: int = 2000) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        minutes: DeliveryMinutes,
+        *,
+        writers: int = 1,
+        max_batch: int = 2000,
+    ) -> None:
         self.pool = pool
+        self.minutes = minutes
         self._committer: GroupCommitter[Records, None] = GroupCommitter(
             self._write, writers=writers, budget=max_batch, size=len, name="attempt-recorder"
         )
@@ -72,6 +81,7 @@ class Recorder:
                 raise
             # One record Postgres refuses must not keep the others of its group unrecorded.
             return [await self._write_each(group) for group in groups]
+        self._count(batch)
         return [None] * len(groups)
 
     async def _write_each(self, group: Records) -> Exception | None:
@@ -84,7 +94,13 @@ class Recorder:
         except asyncpg.exceptions.DataError as exc:
             refused: Exception = exc
             return refused
+        self._count([record])
         return None
+
+    def _count(self, records: Records) -> None:
+        self.minutes.add(
+            (r.listener_id, r.new_status, r.started_at, r.duration_ms) for r in records
+        )
 
     async def _write_retrying(self, batch: Records) -> None:
         # A lost connection (Postgres restarted, backend terminated) gets a fresh one: the

@@ -11,6 +11,7 @@ from arq.worker import func
 from service.config import Settings
 from service.lib.gc_tuning import tune_after_startup
 from service.operational_events.publisher import EventPublisher
+from service.stats.minutes import purge_old_minutes
 from workers.context import WorkerContext
 from workers.crons import Cron, CronRunner
 from workers.drain import drain_listener
@@ -34,6 +35,7 @@ def periodic_jobs(herald: WorkerContext) -> list[Cron]:
         Cron("liveness", lambda: probe_liveness(herald), every_s=1, timeout_s=60),
         Cron("events", publish_events, every_s=1, timeout_s=60),
         Cron("purge", lambda: purge(herald), every_s=60, offset_s=30, timeout_s=120),
+        Cron("activity", lambda: purge_old_minutes(herald.pool), every_s=3600, timeout_s=600),
     ]
 
 

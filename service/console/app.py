@@ -23,6 +23,7 @@ from service.console.auth import (
     sign_in_first,
 )
 from service.console.controller import ConsolePages, ConsoleSignIn
+from service.console.render import age
 from service.console.security import portal_headers, secure_headers
 from service.errors import HeraldError
 from service.portal.pages import (
@@ -62,6 +63,7 @@ def console_templates() -> TemplateConfig[JinjaTemplateEngine]:
     environment = Environment(
         loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined
     )
+    environment.filters["age"] = age
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 

@@ -17,19 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import SCOPES, Principal, client_address, requires
 from service.console.auth import error_page
-from service.console.forms import listener_edit, replay_request
+from service.console.forms import listener_edit, listener_new, queue_new, replay_request
 from service.console.listener_page import ListenerPage, provide_listener_page
 from service.console.payloads import render_payload
+from service.console.queue_page import QueuePage, provide_queue_page
 from service.console.render import html
 from service.console.sessions import COOKIE, TTL_S
 from service.deliveries.controller import provide_deliveries
 from service.deliveries.service import DeliveryService
 from service.dependencies import after_commit
-from service.errors import NotFound
-from service.event_types.controller import provide_service as provide_event_types
-from service.event_types.service import EventTypeService
-from service.inlets.controller import provide_inlets
-from service.inlets.service import InletService
+from service.errors import NotFound, invalid_field
 from service.keys.cache import ApiKeyCache
 from service.keys.controller import provide_service as provide_keys
 from service.keys.service import ApiKeyService
@@ -41,10 +38,15 @@ from service.messages.controller import provide_messages
 from service.messages.service import MessageService
 from service.queues.controller import provide_service as provide_queues
 from service.queues.service import QueueService
+from service.stats.activity import BACKLOG_CAP, ActivityStats, Window
 
 READ, WRITE, ADMIN = requires("queues:read"), requires("queues:write"), requires("admin")
 MESSAGES = requires("messages:read")
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def provide_activity(db_session: NamedDependency[AsyncSession]) -> ActivityStats:
+    return ActivityStats(db_session)
 
 
 class ConsoleSignIn(Controller):
@@ -88,10 +90,10 @@ class ConsolePages(Controller):
         "listeners": Provide(provide_listeners, sync_to_thread=False),
         "deliveries": Provide(provide_deliveries, sync_to_thread=False),
         "messages": Provide(provide_messages, sync_to_thread=False),
-        "inlets": Provide(provide_inlets, sync_to_thread=False),
-        "event_types": Provide(provide_event_types, sync_to_thread=False),
         "keys": Provide(provide_keys, sync_to_thread=False),
         "page": Provide(provide_listener_page, sync_to_thread=False),
+        "activity": Provide(provide_activity, sync_to_thread=False),
+        "queue_page": Provide(provide_queue_page, sync_to_thread=False),
     }
 
     @post("/sign-out", status_code=303)
@@ -103,31 +105,80 @@ class ConsolePages(Controller):
 
     @get("/", opt=READ)
     async def overview(
-        self, request: Request[Principal, Any, Any], queues: NamedDependency[QueueService]
+        self,
+        request: Request[Principal, Any, Any],
+        queues: NamedDependency[QueueService],
+        activity: NamedDependency[ActivityStats],
+        window: FromQuery[Window] = "hour",
     ) -> Template:
-        rows = await queues.page(request.user.org_id, PageRequest(limit=1000, after=None))
-        return _page(request, "overview.html", queues=rows)
+        org_id = request.user.org_id
+        return _page(
+            request,
+            "overview.html",
+            queues=await queues.page(org_id, PageRequest(limit=1000, after=None)),
+            activity=await activity.queues(org_id),
+            chart=await activity.chart(org_id, window),
+            backlog_cap=BACKLOG_CAP,
+        )
+
+    @post("/queues", opt=WRITE, status_code=303)
+    async def create_queue(
+        self,
+        request: Request[Principal, Any, Any],
+        data: Form,
+        queues: NamedDependency[QueueService],
+    ) -> Redirect:
+        queue = await queues.create(request.user.org_id, queue_new(data))
+        return Redirect(f"/console/queues/{queue.id}", status_code=303)
+
+    @post("/queues/{queue_id:uuid}/listeners", opt=WRITE, status_code=303)
+    async def create_listener(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        data: Form,
+        listeners: NamedDependency[ListenerService],
+    ) -> Redirect:
+        """Adds a listener with the form's fields (the rest default), then shows its page."""
+        listener = await listeners.create(request.user.org_id, queue_id, listener_new(data))
+        return Redirect(f"/console/queues/{queue_id}/listeners/{listener.id}", status_code=303)
 
     @get("/queues/{queue_id:uuid}", opt=READ)
     async def queue(
         self,
         request: Request[Principal, Any, Any],
         queue_id: FromPath[uuid.UUID],
-        queues: NamedDependency[QueueService],
-        listeners: NamedDependency[ListenerService],
-        inlets: NamedDependency[InletService],
-        event_types: NamedDependency[EventTypeService],
+        queue_page: NamedDependency[QueuePage],
+        window: FromQuery[Window] = "hour",
     ) -> Template:
-        org_id = request.user.org_id
-        queue = await queues.get(org_id, queue_id)
-        return _page(
-            request,
-            "queue.html",
-            queue=queue,
-            listeners=await listeners.page(org_id, queue_id, PageRequest(limit=1000, after=None)),
-            inlets=await inlets.page(org_id, queue_id, PageRequest(limit=1000, after=None)),
-            event_types=await event_types.list(org_id, queue_id),
-        )
+        return await queue_page.render(request, queue_id, window=window)
+
+    @post("/queues/{queue_id:uuid}/inlets", opt=WRITE)
+    async def create_inlet(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        data: Form,
+        queue_page: NamedDependency[QueuePage],
+    ) -> Template:
+        """A new inlet; its URL (which holds its token) is shown on the page this once."""
+        name = data.get("name", "").strip()
+        if not name:
+            raise invalid_field("name", "an inlet needs a name")
+        inlet, token = await queue_page.inlets.create(request.user.org_id, queue_id, name[:200])
+        url = f"{str(request.base_url).rstrip('/')}/v1/inlets/{token}"
+        return await queue_page.render(request, queue_id, new_inlet=(inlet.name, url))
+
+    @post("/queues/{queue_id:uuid}/inlets/{inlet_id:uuid}/delete", opt=WRITE, status_code=303)
+    async def delete_inlet(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        inlet_id: FromPath[uuid.UUID],
+        queue_page: NamedDependency[QueuePage],
+    ) -> Redirect:
+        await queue_page.inlets.delete(request.user.org_id, queue_id, inlet_id)
+        return Redirect(f"/console/queues/{queue_id}", status_code=303)
 
     @get("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}", opt=READ)
     async def listener(

@@ -4,13 +4,16 @@ invalid field is the API's 422 naming it."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
 from service.deliveries.schemas import ReplayRequest
 from service.errors import invalid_field
-from service.listeners.schemas import ListenerUpdate
+from service.listeners.schemas import ListenerCreate, ListenerUpdate
+from service.queues.schemas import QueueCreate
+
+T = TypeVar("T")
 
 
 def listener_edit(form: dict[str, str]) -> ListenerUpdate:
@@ -20,19 +23,60 @@ def listener_edit(form: dict[str, str]) -> ListenerUpdate:
         "ordered": form.get("ordered") == "on",
         "timeout_ms": _number(form, "timeout_ms", int),
         "max_attempts": _number(form, "max_attempts", int),
+        "max_in_flight": _number(form, "max_in_flight", int),
         "rate_limit_per_s": _number(form, "rate_limit_per_s", float),
         "retry_schedule_s": _list(form, "retry_schedule_s", float),
         "filter_types": _list(form, "filter_types", str),
         "filter": _json(form, "filter"),
     }
+    body = {k: v for k, v in body.items() if v is not None or k in CLEARABLE}
     if form.get("notify_url", "").strip():
         body["notify_url"] = form["notify_url"].strip()
-    body = {k: v for k, v in body.items() if v is not None or k in CLEARABLE}
+    if "liveness_url" in form:  # webhook listeners: empty removes the probe
+        body["liveness_url"] = form["liveness_url"].strip() or None
+    if "headers" in form:
+        body["headers"] = _headers(form["headers"])
+    return _convert(body, ListenerUpdate)
+
+
+def listener_new(form: dict[str, str]) -> ListenerCreate:
+    """The new-listener form as a create body; every other field takes its default."""
+    body: dict[str, Any] = {
+        "name": form.get("name", "").strip(),
+        "notify_url": form.get("notify_url", "").strip() or None,
+        "liveness_url": form.get("liveness_url", "").strip() or None,
+        "filter_types": _list(form, "filter_types", str),
+        "headers": _headers(form.get("headers", "")),
+    }
+    return _convert(body, ListenerCreate)
+
+
+def queue_new(form: dict[str, str]) -> QueueCreate:
+    body = {"name": form.get("name", "").strip()}
+    if form.get("event_type_field", "").strip():
+        body["event_type_field"] = form["event_type_field"].strip()
+    return _convert(body, QueueCreate)
+
+
+def _convert(body: dict[str, Any], kind: type[T]) -> T:
     try:
-        return msgspec.convert(body, ListenerUpdate)
+        return msgspec.convert(body, kind)
     except msgspec.ValidationError as exc:
         path = str(exc).rpartition("at `$.")[2].rstrip("`") or "form"
         raise invalid_field(path, str(exc).partition(" - at")[0]) from exc
+
+
+def _headers(text: str) -> dict[str, str]:
+    """`Name: value` lines (blank lines skipped) as the listener's headers."""
+    headers = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip():
+            raise invalid_field("headers", f"line {number}: write it as `Name: value`")
+        headers[name.strip()] = value.strip()
+    return headers
 
 
 def replay_request(form: dict[str, str]) -> ReplayRequest:

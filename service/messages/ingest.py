@@ -30,6 +30,7 @@ from service.messages.splitting import (
 from service.messages.writer import GroupCommitWriter
 from service.routing.cache import RoutingCache
 from service.routing.routing import QueueRouting, Routed
+from service.stats.minutes import IngestMinutes
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 JSON_TYPE = "application/json"
@@ -119,12 +120,14 @@ class IngestService:
         wake: Callable[[Iterable[uuid.UUID]], None],
         routing: RoutingCache,
         type_counts: EventTypeCounts,
+        minutes: IngestMinutes,
     ) -> None:
         self.writer = writer
         self.settings = settings
         self.wake = wake
         self.routing = routing
         self.type_counts = type_counts
+        self.minutes = minutes
         self.admission = IngestAdmission(settings.ingest_bytes_in_flight)
 
     async def ingest(self, request: IngestRequest) -> IngestResponse:
@@ -174,6 +177,7 @@ class IngestService:
             return IngestResponse(outcome.replayed["status_code"], outcome.replayed["body"])
         if request.event_type is not None or routing.event_type_field is not None:
             self.type_counts.add(job.queue_id, _type_counts(job, request.event_type))
+        self.minutes.add(job.org_id, job.queue_id, len(job.items))
         INGESTED_MESSAGES.inc(len(job.items))
         INGESTED_BYTES.inc(sum(len(item.body) for item in job.items))
         REJECTED_MESSAGES.inc(len(job.failures))

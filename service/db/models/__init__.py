@@ -1,5 +1,6 @@
 """All ORM models, imported here so that metadata is complete for Alembic."""
 
+from service.db.models.activity import DeliveryMinute, IngestMinute
 from service.db.models.deliveries import Attempt, Delivery
 from service.db.models.event_types import EventType
 from service.db.models.listeners import Listener
@@ -18,7 +19,9 @@ __all__ = [
     "BatchFailure",
     "DeletedQueue",
     "Delivery",
+    "DeliveryMinute",
     "EventType",
+    "IngestMinute",
     "Inlet",
     "Listener",
     "Message",

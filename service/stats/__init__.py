@@ -1,0 +1,1 @@
+"""Activity figures for the console: what happened per minute, and how to read it."""
