@@ -21,6 +21,11 @@ from tests.stack import Stack
 HOSTILE = '<script>alert("x")</script>"><img src=x onerror=alert(1)>'
 
 
+async def fail_some(request: web.Request, _: int) -> web.StreamResponse:
+    """A receiver that answers 500 to bodies holding `fail`, 200 to the others."""
+    return web.Response(status=500 if b"fail" in await request.read() else 200)
+
+
 async def api(stack: Stack, method: str, path: str, **kwargs: Any) -> Any:
     async with stack.client() as client:
         response = await client.request(method, path, **kwargs)
@@ -207,17 +212,17 @@ async def test_the_listener_page_tests_a_payload_against_its_filters(
     )["listener"]
     await sign_in(page, stack)
     await page.goto(f"{stack.url}/console/queues/{queue['id']}/listeners/{listener['id']}")
-    await page.get_by_label("Event type", exact=True).fill("invoice.paid")
-    await page.get_by_label("Payload (JSON)").fill('{"amount": 250}')
-    await page.get_by_role("button", name="Test").click()
+    await page.get_by_label("Event type to test").fill("invoice.paid")
+    await page.get_by_label("Payload to test (JSON)").fill('{"amount": 250}')
+    await page.get_by_role("button", name="Test filters").click()
     await expect(page.locator("#filter-verdict")).to_have_text(
         "It matches: the listener would get it."
     )
-    await page.get_by_label("Payload (JSON)").fill('{"amount": 20}')
-    await page.get_by_role("button", name="Test").click()
+    await page.get_by_label("Payload to test (JSON)").fill('{"amount": 20}')
+    await page.get_by_role("button", name="Test filters").click()
     await expect(page.locator("#filter-verdict")).to_contain_text("does not match")
-    await page.get_by_label("Payload (JSON)").fill("{not json")
-    await page.get_by_role("button", name="Test").click()
+    await page.get_by_label("Payload to test (JSON)").fill("{not json")
+    await page.get_by_role("button", name="Test filters").click()
     await expect(page.locator("#filter-verdict")).to_contain_text("Not tested")
 
 
@@ -284,7 +289,7 @@ async def test_a_listener_is_edited_from_its_page_with_the_apis_checks(
     await page.get_by_label("Name", exact=True).fill("after")
     await page.get_by_label("Event types (comma-separated").fill("invoice.*, refund.created")
     await page.get_by_label("Body filter (JSON").fill('{"/amount": {"$gt": 100}}')
-    await page.get_by_label("Attempts").fill("3")
+    await page.get_by_label("Attempts", exact=True).fill("3")
     await page.get_by_label("Ordered").check()
     await page.get_by_role("button", name="Save").click()
     await expect(page.get_by_role("heading", name="after")).to_be_visible()
@@ -325,7 +330,7 @@ async def test_a_bulk_replay_is_previewed_then_sent(stack: Stack, page: Page) ->
         await wait_for(lambda: _all(statuses_now(), "failed"), what="three failed deliveries")
         await sign_in(page, stack)
         await page.goto(f"{stack.url}/console/queues/{queue['id']}/listeners/{listener['id']}")
-        await page.get_by_label("Since (UTC)").fill(since)
+        await page.get_by_label("Replay since (UTC)").fill(since)
         await page.get_by_role("button", name="Preview").click()
         await expect(page.locator("#replay-result")).to_have_text(
             "3 deliveries would be sent again."
@@ -352,9 +357,6 @@ async def test_a_queue_and_listener_made_in_the_console_show_their_figures(
     """Create a queue, a listener (then give it a header and one attempt) and an inlet
     from the console; what is delivered shows in the charts, rates and success rate."""
 
-    async def fail_some(request: web.Request, _: int) -> web.StreamResponse:
-        return web.Response(status=500 if b"fail" in await request.read() else 200)
-
     receiver = await Receiver().start()
     receiver.on("hook", fail_some)
     _, key = await create_organization(Settings(database_url=stack.database_url), "figures")
@@ -372,7 +374,7 @@ async def test_a_queue_and_listener_made_in_the_console_show_their_figures(
         await expect(page.get_by_role("heading", name="orders")).to_be_visible()
         await page.get_by_text("Edit", exact=True).click()
         await page.get_by_label("Headers sent with every delivery").fill("X-Tenant: acme")
-        await page.get_by_label("Attempts").fill("1")
+        await page.get_by_label("Attempts", exact=True).fill("1")
         await page.get_by_role("button", name="Save").click()
         await expect(page.locator(".fields code", has_text="X-Tenant: acme")).to_be_visible()
 
@@ -390,11 +392,11 @@ async def test_a_queue_and_listener_made_in_the_console_show_their_figures(
         async def charted() -> bool:  # counts reach Postgres once a second
             await page.goto(f"{stack.url}/console")
             legend = await page.locator(".chart .legend").first.inner_text()
-            return "delivered 2" in legend and "failed for good 1" in legend
+            rate = page.locator("#queues tbody tr", has_text="shop").locator("td").nth(1)
+            counted = "delivered 2" in legend and "failed for good 1" in legend
+            return counted and await rate.inner_text() == "0.6"  # 3 messages in 5 minutes
 
-        await wait_for(charted, what="the overview chart to count the deliveries")
-        row = page.locator("#queues tbody tr", has_text="shop")
-        await expect(row.locator("td").nth(1)).to_have_text("0.6")  # 3 messages in 5 minutes
+        await wait_for(charted, what="the overview to count the messages and deliveries")
         await expect(page.locator(".bars rect.bar-failed")).to_have_count(60)  # one a minute
 
         await page.goto(queue_url)
@@ -408,5 +410,77 @@ async def test_a_queue_and_listener_made_in_the_console_show_their_figures(
         await wait_for(lambda: len(receiver.at("hook")) == 4, what="the inlet's message")
         await page.reload()  # the URL is shown once: a reload re-posts nothing and shows none
         await expect(page.locator("#inlets")).to_contain_text("stripe")
+    finally:
+        await receiver.stop()
+
+
+async def test_the_log_filters_by_status_type_and_time_and_a_test_message_is_sent(
+    stack: Stack, page: Page
+) -> None:
+    receiver = await Receiver().start()
+    receiver.on("hook", fail_some)
+    try:
+        queue = (await api(stack, "POST", "/v1/queues", json={"name": "filtered-log"}))["queue"]
+        listener = (
+            await api(
+                stack,
+                "POST",
+                f"/v1/queues/{queue['id']}/listeners",
+                json={
+                    "name": "typed",
+                    "notify_url": receiver.url("hook"),
+                    "max_attempts": 1,
+                    "filter_types": ["order.*", "invoice.*"],
+                },
+            )
+        )["listener"]
+        for event_type, body in (
+            ("order.created", b'{"n": 1}\n{"n": 2}\n'),
+            ("invoice.paid", b'{"fail": 1}\n'),
+        ):
+            await api(
+                stack,
+                "POST",
+                f"/v1/queues/{queue['id']}/messages",
+                content=body,
+                headers={"content-type": "application/x-ndjson", "herald-event-type": event_type},
+            )
+        await wait_for(lambda: len(receiver.at("hook")) == 3, what="three deliveries")
+        await sign_in(page, stack)
+        page_url = f"{stack.url}/console/queues/{queue['id']}/listeners/{listener['id']}"
+        await page.goto(page_url)
+        rows = page.locator("#deliveries tbody tr")
+        await expect(rows.filter(has_text="delivered")).to_have_count(2)
+        await expect(rows.filter(has_text="failed")).to_have_count(1)
+
+        await page.get_by_label("Status").select_option("failed")
+        await page.get_by_role("button", name="Show").click()
+        await expect(rows).to_have_count(1)
+        await expect(rows.first).to_contain_text("invoice.paid")
+
+        await page.goto(page_url)
+        await page.locator("#log_event_type").fill("order.created")
+        await page.get_by_role("button", name="Show").click()
+        await expect(rows.filter(has_text="order.created")).to_have_count(2)
+        await expect(rows).to_have_count(2)
+
+        later = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S")
+        await page.goto(page_url)
+        await page.locator("#log_since").fill(later)
+        await page.get_by_role("button", name="Show").click()
+        await expect(rows).to_have_text(["No deliveries match."])
+        await page.locator("#log_since").fill("")
+        await page.locator("#log_until").fill(later)
+        await page.get_by_role("button", name="Show").click()
+        await expect(rows).to_have_count(3)
+
+        # A test message reaches the listener though its filters would not take it.
+        await page.goto(page_url)
+        await page.get_by_role("button", name="Send test message").click()
+        await expect(page.locator("#test-sent")).to_be_visible()
+        await wait_for(lambda: len(receiver.at("hook")) == 4, what="the test message")
+        test = receiver.at("hook")[-1]
+        assert b"herald.test" in test.body and test.signature_valid is not False
+        await expect(rows.filter(has_text="herald.test")).to_have_count(1)  # live, no reload
     finally:
         await receiver.stop()

@@ -19,6 +19,7 @@ import asyncpg
 
 from service.db.base import utcnow
 from service.deliveries.state import PURGE_MESSAGES
+from service.lib.ids import AFTER_ALL, id_floor
 from workers.context import WorkerContext
 
 PURGE_BATCHES = """
@@ -37,14 +38,8 @@ PURGE_BATCHES = """
     )
     SELECT count(*) FROM gone
 """
-EVERYTHING = uuid.UUID(int=(1 << 128) - 1)
 BATCH = 1000
 BUDGET_S = 20.0  # per run; the next minute's run carries on
-
-
-def id_floor(at: datetime) -> uuid.UUID:
-    """The smallest UUIDv7 of the millisecond `at`: every id below it is older."""
-    return uuid.UUID(int=int(at.timestamp() * 1000) << 80)
 
 
 async def purge_expired(
@@ -66,7 +61,7 @@ async def purge_expired(
         )
     for row in await pool.fetch("SELECT queue_id, listener_ids FROM deleted_queues"):
         if await _purge_queue(
-            pool, row["queue_id"], row["listener_ids"], EVERYTHING, False, batch, deadline, counts
+            pool, row["queue_id"], row["listener_ids"], AFTER_ALL, False, batch, deadline, counts
         ):
             await pool.execute("DELETE FROM deleted_queues WHERE queue_id = $1", row["queue_id"])
     return counts

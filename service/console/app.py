@@ -26,6 +26,7 @@ from service.console.controller import ConsolePages, ConsoleSignIn
 from service.console.render import age
 from service.console.security import portal_headers, secure_headers
 from service.errors import HeraldError
+from service.lib.ids import id_time
 from service.portal.pages import (
     PortalAuthentication,
     PortalPages,
@@ -64,6 +65,7 @@ def console_templates() -> TemplateConfig[JinjaTemplateEngine]:
         loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined
     )
     environment.filters["age"] = age
+    environment.filters["id_time"] = lambda value: id_time(value).strftime("%Y-%m-%d %H:%M:%S")
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import SCOPES, Principal, client_address, requires
 from service.console.auth import error_page
+from service.console.delivery_log import LogFilters
 from service.console.forms import listener_edit, listener_new, queue_new, replay_request
 from service.console.listener_page import ListenerPage, provide_listener_page
 from service.console.payloads import render_payload
@@ -187,10 +188,46 @@ class ConsolePages(Controller):
         queue_id: FromPath[uuid.UUID],
         listener_id: FromPath[uuid.UUID],
         page: NamedDependency[ListenerPage],
-        status: FromQuery[str | None] = None,
+        status: FromQuery[str] = "",
+        event_type: FromQuery[str] = "",
+        since: FromQuery[str] = "",
+        until: FromQuery[str] = "",
         after: FromQuery[str | None] = None,
+        window: FromQuery[Window] = "hour",
+        sent: FromQuery[uuid.UUID | None] = None,
     ) -> Template:
-        return await page.render(request, queue_id, listener_id, status=status, after=after)
+        filters = LogFilters(status, event_type, since, until)
+        return await page.render(
+            request, queue_id, listener_id, filters=filters, after=after, window=window, sent=sent
+        )
+
+    @post(
+        "/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/test-message",
+        opt=WRITE,
+        status_code=303,
+    )
+    async def send_test_message(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        listener_id: FromPath[uuid.UUID],
+        data: Form,
+        deliveries: NamedDependency[DeliveryService],
+    ) -> Redirect:
+        """A JSON message for this listener alone; its page then links to it."""
+        payload = data.get("payload", "").strip()
+        try:
+            msgspec.json.decode(payload)
+        except msgspec.DecodeError as exc:
+            raise invalid_field("payload", f"not JSON: {exc}") from exc
+        event_type = data.get("event_type", "").strip() or None
+        message_id = await deliveries.send_test(
+            request.user.org_id, queue_id, listener_id, payload.encode(), event_type
+        )
+        return Redirect(
+            f"/console/queues/{queue_id}/listeners/{listener_id}?sent={message_id}",
+            status_code=303,
+        )
 
     @post("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/edit", opt=WRITE, status_code=303)
     async def edit(

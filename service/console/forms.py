@@ -91,14 +91,19 @@ def replay_request(form: dict[str, str]) -> ReplayRequest:
 
 
 def _time(form: dict[str, str], field: str) -> datetime | None:
-    text = form.get(field, "").strip()
+    return moment(form.get(field, ""), field)
+
+
+def moment(text: str, field: str) -> datetime | None:
+    """A browser's datetime-local (or any ISO 8601 time) as UTC; None when empty."""
+    text = text.strip()
     if not text:
         return None
     try:
-        moment = datetime.fromisoformat(text)
+        at = datetime.fromisoformat(text)
     except ValueError as exc:
         raise invalid_field(field, "a date and time such as 2026-12-01T10:00") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 CLEARABLE = ("rate_limit_per_s", "retry_schedule_s", "filter_types", "filter")

@@ -9,12 +9,13 @@ from datetime import datetime
 from service.config import Settings
 from service.db.base import utcnow
 from service.db.models import Attempt, Delivery, Listener
-from service.deliveries.repository import DeliveryRepository
+from service.deliveries.repository import DeliveryRepository, LogPage, LogSearch
 from service.deliveries.schemas import ReplayRequest
 from service.deliveries.state import CANCELLED, FAILED, FINISHED, DeliveryStatus
 from service.errors import Conflict, NotFound, invalid_field
 from service.lib.pagination import PageRequest
 from service.listeners.repository import ListenerRepository
+from service.messages.event_types import event_type_error
 from service.routing.filters import NOT_JSON
 from service.routing.routing import decode_body
 from service.routing.selection import Selection
@@ -51,15 +52,24 @@ class DeliveryService:
         listener_id: uuid.UUID,
         status: str | None,
         page: PageRequest,
-        newest_first: bool = False,
     ) -> list[Delivery]:
-        """Oldest first after `page.after`, or (`newest_first`, a log) newest first before it."""
+        """Oldest first after `page.after`."""
         if status is not None and status not in set(DeliveryStatus):
             raise invalid_field("status", f"must be one of {', '.join(DeliveryStatus)}")
         await self._listener(org_id, queue_id, listener_id)
-        return await self.repository.page(
-            listener_id, status, page.after, page.limit, newest_first=newest_first
-        )
+        return await self.repository.page(listener_id, status, page.after, page.limit)
+
+    async def log(
+        self,
+        org_id: uuid.UUID,
+        queue_id: uuid.UUID,
+        listener_id: uuid.UUID,
+        search: LogSearch,
+        limit: int,
+    ) -> LogPage:
+        """A page of the listener's delivery log, newest first (see DeliveryRepository.log)."""
+        await self._listener(org_id, queue_id, listener_id)
+        return await self.repository.log(queue_id, listener_id, search, limit)
 
     async def attempts(
         self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID, delivery_id: uuid.UUID
@@ -70,6 +80,29 @@ class DeliveryService:
             raise NotFound("Delivery not found")
         attempts = await self.repository.attempts(listener_id, delivery_id)
         return attempts, await self.repository.event_type(queue_id, delivery_id)
+
+    async def send_test(
+        self,
+        org_id: uuid.UUID,
+        queue_id: uuid.UUID,
+        listener_id: uuid.UUID,
+        body: bytes,
+        event_type: str | None,
+    ) -> uuid.UUID:
+        """Stores a JSON message for this listener alone (its filters do not apply) and
+        wakes it; the message shows in the queue and the delivery log like any other."""
+        await self._listener(org_id, queue_id, listener_id)
+        if event_type is not None and (reason := event_type_error(event_type)):
+            raise invalid_field("event_type", reason)
+        if len(body) > self.settings.max_message_bytes:
+            raise invalid_field("payload", f"at most {self.settings.max_message_bytes} bytes")
+        message_id = await self.repository.add_test_message(
+            org_id, queue_id, listener_id, body, "application/json", event_type
+        )
+        if message_id is None:
+            raise Conflict("The listener is disabled: resume it to send it messages")
+        self.wake([listener_id])
+        return message_id
 
     async def retry(
         self, org_id: uuid.UUID, queue_id: uuid.UUID, listener_id: uuid.UUID, delivery_id: uuid.UUID

@@ -91,6 +91,27 @@ INGEST_FAN_OUT = (
     + "RETURNING listener_id"
 )
 
+# A test message (console): one message, in a batch of its own, delivered to listener $8
+# alone whatever its filters say. $1 batch, $2 org, $3 queue, $4 message (above $1),
+# $5 content type, $6 body, $7 event type.
+TEST_MESSAGE = """
+    WITH batch AS (
+        INSERT INTO batches (id, org_id, queue_id, received_at, accepted, rejected,
+                             last_message_id)
+        VALUES ($1, $2, $3, now(), 1, 0, $4)
+    ), message AS (
+        INSERT INTO messages (id, org_id, queue_id, batch_id, index, content_type, size,
+                              received_at, has_original_headers, event_type, body)
+        VALUES ($4, $2, $3, $1, 0, $5, length($6::bytea), now(), false, $7, $6::bytea)
+        RETURNING id, queue_id
+    )
+    """ + fan_out(
+    "message",
+    listeners=f"l.id = $8 AND {RECEIVING}",
+    verdicts="(SELECT $4::uuid AS message_id, $8::uuid AS listener_id) v",
+    at="now()",
+)
+
 # --- Retry and replay (API) --------------------------------------------------------------
 
 # $1 listener, $2 message.

@@ -5,11 +5,14 @@ asyncpg encodes it without a conversion, which matters at thousands of ids per r
 """
 
 import uuid
+from datetime import UTC, datetime
 
 import uuid_utils
 from asyncpg.pgproto.pgproto import UUID as _FastUUID
 
 _last = 0  # the largest id handed out by this process
+BEFORE_ALL = uuid.UUID(int=0)  # bounds of an id range that leaves nothing out
+AFTER_ALL = uuid.UUID(int=(1 << 128) - 1)
 
 
 def _reserve(count: int) -> int:
@@ -41,3 +44,13 @@ def parse_id(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except (ValueError, AttributeError, TypeError):
         return None
+
+
+def id_floor(at: datetime) -> uuid.UUID:
+    """The smallest UUIDv7 of the millisecond `at`: every id below it is older."""
+    return uuid.UUID(int=int(at.timestamp() * 1000) << 80)
+
+
+def id_time(value: uuid.UUID) -> datetime:
+    """When a UUIDv7 was made (to the millisecond)."""
+    return datetime.fromtimestamp((value.int >> 80) / 1000, UTC)

@@ -17,13 +17,14 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from service.console.delivery_log import LogFilters, delivery_log
 from service.console.forms import replay_request
 from service.console.payloads import render_payload
 from service.console.render import html
 from service.deliveries.controller import provide_deliveries
 from service.deliveries.service import DeliveryService
 from service.errors import Forbidden, HeraldError, NotFound
-from service.lib.pagination import PageRequest, decode_cursor, encode_cursor
+from service.lib.pagination import PageRequest
 from service.listeners.controller import provide_service as provide_listeners
 from service.listeners.schemas import ListenerCreate, ListenerUpdate
 from service.listeners.service import ListenerService
@@ -33,7 +34,6 @@ from service.portal.sessions import COOKIE, PortalPrincipal
 
 CAPABILITY = "portal_capability"
 MANAGE, REPLAY = {CAPABILITY: "manage_listeners"}, {CAPABILITY: "replay"}
-PAGE = 50
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 Portal = Request[PortalPrincipal, Any, Any]
 
@@ -147,28 +147,19 @@ class PortalPages(Controller):
         listener_id: FromPath[uuid.UUID],
         listeners: NamedDependency[ListenerService],
         deliveries: NamedDependency[DeliveryService],
-        status: FromQuery[str | None] = None,
+        status: FromQuery[str] = "",
+        event_type: FromQuery[str] = "",
+        since: FromQuery[str] = "",
+        until: FromQuery[str] = "",
         after: FromQuery[str | None] = None,
     ) -> Template:
         portal = _sees(request, listener_id)
         listener = await listeners.get(portal.org_id, portal.queue_id, listener_id)
-        rows = await deliveries.page(
-            portal.org_id,
-            portal.queue_id,
-            listener_id,
-            status or None,
-            PageRequest(PAGE, decode_cursor(after)),
-            newest_first=True,
+        filters = LogFilters(status, event_type, since, until)
+        log = await delivery_log(
+            deliveries, portal.org_id, portal.queue_id, listener_id, filters, after
         )
-        more = encode_cursor(rows[PAGE - 1].message_id) if len(rows) > PAGE else None
-        return _page(
-            request,
-            "portal_listener.html",
-            listener=listener,
-            deliveries=rows[:PAGE],
-            status=status or "",
-            more=more,
-        )
+        return _page(request, "portal_listener.html", listener=listener, log=log)
 
     @post("/listeners/{listener_id:uuid}/settings", opt=MANAGE, status_code=303)
     async def settings(
