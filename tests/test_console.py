@@ -4,14 +4,17 @@ hostile value or a forged form cannot do."""
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import json
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 from aiohttp import web
-from playwright.async_api import Page, expect
+from playwright.async_api import Download, Page, expect
 
 from service.config import Settings
 from service.orgs import create_organization
@@ -484,3 +487,35 @@ async def test_the_log_filters_by_status_type_and_time_and_a_test_message_is_sen
         await expect(rows.filter(has_text="herald.test")).to_have_count(1)  # live, no reload
     finally:
         await receiver.stop()
+
+
+async def test_batches_are_listed_with_their_counts_and_downloads(stack: Stack, page: Page) -> None:
+    queue = (await api(stack, "POST", "/v1/queues", json={"name": "batched"}))["queue"]
+    path = f"/v1/queues/{queue['id']}/messages"
+    ndjson = {"content-type": "application/x-ndjson", "sync": "1"}
+    first = await api(stack, "POST", path, content=b'{"a": 1}\n{"a": 2}\n', headers=ndjson)
+    second = await api(stack, "POST", path, content=b'{"b": 1}\n{not json\n', headers=ndjson)
+    await sign_in(page, stack)
+    await page.goto(f"{stack.url}/console/queues/{queue['id']}")
+    await page.get_by_role("link", name="Batches").click()
+    rows = page.locator("#batches tbody tr")
+    await expect(rows).to_have_count(2)
+    await expect(rows.nth(0)).to_contain_text(second["batch_id"])  # newest first
+    await expect(rows.nth(1)).to_contain_text(first["batch_id"])
+    assert [await rows.nth(0).locator("td.num").nth(i).inner_text() for i in (0, 1)] == ["1", "1"]
+
+    async with page.expect_download() as download_info:
+        await rows.nth(0).get_by_role("link", name="rejected items").click()
+    lines = await _ndjson_lines(await download_info.value)
+    failure = json.loads(lines[0])
+    assert len(lines) == 1 and failure["index"] == 1 and failure["raw"] == "{not json"
+    async with page.expect_download() as download_info:
+        await rows.nth(1).get_by_role("link", name="accepted messages").click()
+    lines = await _ndjson_lines(await download_info.value)
+    assert [json.loads(line)["payload"] for line in lines] == ['{"a": 1}', '{"a": 2}']
+
+
+async def _ndjson_lines(download: Download) -> list[bytes]:
+    """The lines of a downloaded gzip NDJSON file."""
+    compressed = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    return gzip.decompress(compressed).splitlines()

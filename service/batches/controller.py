@@ -41,14 +41,15 @@ def provide_batches(db_session: NamedDependency[AsyncSession]) -> BatchRepositor
     return BatchRepository(db_session)
 
 
-async def _get(batches: BatchRepository, principal: Principal, batch_id: uuid.UUID) -> Batch:
-    batch = await batches.get(principal.org_id, batch_id)
+async def find_batch(batches: BatchRepository, org_id: uuid.UUID, batch_id: uuid.UUID) -> Batch:
+    batch = await batches.get(org_id, batch_id)
     if batch is None:
         raise NotFound("Batch not found")
     return batch
 
 
-async def _download(state: State, sql: str, batch_id: uuid.UUID, to_line: Any) -> Stream:
+async def download(state: State, sql: str, batch_id: uuid.UUID, to_line: Any) -> Stream:
+    """The batch's rows of `sql` as a gzip NDJSON attachment, streamed."""
     rows = stream_rows(state.export_pool, sql, batch_id)
     # Started here, so that a busy pool answers 503 before the 200 and its headers go out.
     first = await anext(rows, None)
@@ -79,7 +80,7 @@ class BatchController(Controller):
         principal: NamedDependency[Principal],
         batches: NamedDependency[BatchRepository],
     ) -> BatchResponse:
-        batch = await _get(batches, principal, batch_id)
+        batch = await find_batch(batches, principal.org_id, batch_id)
         view = msgspec.convert(batch, BatchView, from_attributes=True)
         return BatchResponse(view, self_link(f"/v1/batches/{batch.id}"))
 
@@ -96,8 +97,8 @@ class BatchController(Controller):
         batches: NamedDependency[BatchRepository],
         state: State,
     ) -> Stream:
-        await _get(batches, principal, batch_id)
-        return await _download(state, MESSAGES_SQL, batch_id, message_line)
+        await find_batch(batches, principal.org_id, batch_id)
+        return await download(state, MESSAGES_SQL, batch_id, message_line)
 
     @get(
         "/failures",
@@ -112,5 +113,5 @@ class BatchController(Controller):
         batches: NamedDependency[BatchRepository],
         state: State,
     ) -> Stream:
-        await _get(batches, principal, batch_id)
-        return await _download(state, FAILURES_SQL, batch_id, failure_line)
+        await find_batch(batches, principal.org_id, batch_id)
+        return await download(state, FAILURES_SQL, batch_id, failure_line)

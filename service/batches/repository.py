@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import Batch, Queue
@@ -22,6 +22,25 @@ MESSAGES_SQL = (
     " AND m.batch_id = b.id"
     " WHERE b.id = $1 ORDER BY m.id"
 )
+# A queue's batches newest first, found through its messages: a batch's messages follow its
+# id, so from a batch the next older one is the batch of the newest message below that id
+# (one index probe a batch, however many messages each holds). Batches that accepted
+# nothing hold no message and are not listed. One more than :limit, below id :before.
+RECENT_SQL = text("""
+    WITH RECURSIVE found(batch_id, n) AS (
+        (SELECT batch_id, 1 FROM messages WHERE queue_id = :queue_id AND id < :before
+          ORDER BY id DESC LIMIT 1)
+        UNION ALL
+        SELECT (SELECT m.batch_id FROM messages m
+                 WHERE m.queue_id = :queue_id AND m.id < found.batch_id
+                 ORDER BY m.id DESC LIMIT 1), n + 1
+          FROM found
+         WHERE found.batch_id IS NOT NULL AND n <= :limit
+    )
+    SELECT b.* FROM found JOIN batches b ON b.id = found.batch_id
+     WHERE b.org_id = :org_id
+     ORDER BY b.id DESC
+""")
 FAILURES_SQL = "SELECT index, reason, raw FROM batch_failures WHERE batch_id = $1 ORDER BY index"
 
 
@@ -37,6 +56,14 @@ class BatchRepository:
             .where(Batch.org_id == org_id, Batch.id == batch_id, Queue.org_id == org_id)
         )
         return result.scalar_one_or_none()
+
+    async def recent(
+        self, org_id: uuid.UUID, queue_id: uuid.UUID, before: uuid.UUID, limit: int
+    ) -> list[Batch]:
+        """One more than `limit` of the queue's batches below `before`, newest first."""
+        query = select(Batch).from_statement(RECENT_SQL)
+        params = {"org_id": org_id, "queue_id": queue_id, "before": before, "limit": limit}
+        return list((await self.session.execute(query, params)).scalars())
 
 
 async def stream_rows(pool: asyncpg.Pool, sql: str, batch_id: uuid.UUID) -> AsyncIterator[Any]:

@@ -12,10 +12,13 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, QueryParameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import SCOPES, Principal, client_address, requires
+from service.batches.controller import download, find_batch, provide_batches
+from service.batches.export import failure_line, message_line
+from service.batches.repository import FAILURES_SQL, MESSAGES_SQL, BatchRepository
 from service.console.auth import error_page
 from service.console.delivery_log import LogFilters
 from service.console.forms import listener_edit, listener_new, queue_new, replay_request
@@ -31,7 +34,8 @@ from service.errors import NotFound, invalid_field
 from service.keys.cache import ApiKeyCache
 from service.keys.controller import provide_service as provide_keys
 from service.keys.service import ApiKeyService
-from service.lib.pagination import PageRequest
+from service.lib.ids import AFTER_ALL
+from service.lib.pagination import PageRequest, decode_cursor, encode_cursor
 from service.listeners.controller import provide_service as provide_listeners
 from service.listeners.schemas import FilterTest, ListenerUpdate
 from service.listeners.service import ListenerService
@@ -43,6 +47,8 @@ from service.stats.activity import BACKLOG_CAP, ActivityStats, Window
 
 READ, WRITE, ADMIN = requires("queues:read"), requires("queues:write"), requires("admin")
 MESSAGES = requires("messages:read")
+BATCHES_PAGE = 50
+DOWNLOADS = {"messages": (MESSAGES_SQL, message_line), "failures": (FAILURES_SQL, failure_line)}
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -95,6 +101,7 @@ class ConsolePages(Controller):
         "page": Provide(provide_listener_page, sync_to_thread=False),
         "activity": Provide(provide_activity, sync_to_thread=False),
         "queue_page": Provide(provide_queue_page, sync_to_thread=False),
+        "batches": Provide(provide_batches, sync_to_thread=False),
     }
 
     @post("/sign-out", status_code=303)
@@ -366,6 +373,42 @@ class ConsolePages(Controller):
     ) -> Redirect:
         await deliveries.retry(request.user.org_id, queue_id, listener_id, delivery_id)
         return Redirect(f"/console/queues/{queue_id}/messages/{delivery_id}", status_code=303)
+
+    @get("/queues/{queue_id:uuid}/batches", opt=MESSAGES)
+    async def batches(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        queues: NamedDependency[QueueService],
+        batches: NamedDependency[BatchRepository],
+        before: FromQuery[str | None] = None,
+    ) -> Template:
+        """The queue's batches (one per ingest request), newest first, with downloads."""
+        org_id = request.user.org_id
+        queue = await queues.get(org_id, queue_id)
+        rows = await batches.recent(
+            org_id, queue_id, decode_cursor(before) or AFTER_ALL, BATCHES_PAGE
+        )
+        older = encode_cursor(rows[BATCHES_PAGE - 1].id) if len(rows) > BATCHES_PAGE else None
+        return _page(request, "batches.html", queue=queue, batches=rows[:BATCHES_PAGE], older=older)
+
+    @get("/queues/{queue_id:uuid}/batches/{batch_id:uuid}/{part:str}", opt=MESSAGES)
+    async def batch_download(
+        self,
+        request: Request[Principal, Any, Any],
+        queue_id: FromPath[uuid.UUID],
+        batch_id: FromPath[uuid.UUID],
+        part: FromPath[str],
+        batches: NamedDependency[BatchRepository],
+        state: State,
+    ) -> Stream:
+        """A batch's accepted messages (`messages`) or rejected items (`failures`), as the
+        API serves them."""
+        batch = await find_batch(batches, request.user.org_id, batch_id)
+        if batch.queue_id != queue_id or part not in DOWNLOADS:
+            raise NotFound("Batch not found")
+        sql, to_line = DOWNLOADS[part]
+        return await download(state, sql, batch_id, to_line)
 
     @get("/queues/{queue_id:uuid}/messages/{message_id:uuid}", opt=MESSAGES)
     async def message(
