@@ -519,3 +519,42 @@ async def _ndjson_lines(download: Download) -> list[bytes]:
     """The lines of a downloaded gzip NDJSON file."""
     compressed = await asyncio.to_thread(Path(await download.path()).read_bytes)
     return gzip.decompress(compressed).splitlines()
+
+
+async def test_the_console_works_from_the_keyboard_and_fits_a_phone(
+    stack: Stack, page: Page
+) -> None:
+    queue = (await api(stack, "POST", "/v1/queues", json={"name": "keyboard"}))["queue"]
+    listener = await api(
+        stack,
+        "POST",
+        f"/v1/queues/{queue['id']}/listeners",
+        json={"name": "kb-hook", "notify_url": "http://127.0.0.1:9/h", "enabled": False},
+    )
+    listener_path = f"/console/queues/{queue['id']}/listeners/{listener['listener']['id']}"
+    await page.goto(f"{stack.url}/console/sign-in")
+    await expect(page.get_by_label("API key")).to_be_focused()  # ready to type
+    await page.keyboard.type(stack.key)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Queues")).to_be_visible()
+
+    await page.keyboard.press("Tab")  # the skip link comes first
+    await expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    await page.keyboard.press("Enter")  # past the header: focus moves to the page itself
+    await expect(page.locator("main")).to_be_focused()
+    link = page.get_by_role("link", name="keyboard", exact=True)
+    for _ in range(200):  # tab to the queue's link, as a keyboard user would
+        if await link.evaluate("element => element === document.activeElement"):
+            break
+        await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="keyboard")).to_be_visible()
+
+    for width in (1280, 390):
+        await page.set_viewport_size({"width": width, "height": 800})
+        for path in ("/console", f"/console/queues/{queue['id']}", listener_path):
+            await page.goto(f"{stack.url}{path}")
+            overflow = await page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {width}px"
