@@ -44,19 +44,47 @@ INSERT INTO attempts (listener_id, message_id, number, started_at, duration_ms, 
                       response_body)
 SELECT $3, message_id, 1, now(), 5, last_status_code, 'ok' FROM delivery
 """
+# A day of activity for every listener of the queue (the charts' and rates' rows), and a
+# backlog over the console's count cap on a second listener ($2 queue, $3 listener).
+SEED_ACTIVITY = """
+INSERT INTO delivery_minutes (listener_id, minute, org_id, queue_id, delivered, retried, failed,
+                              le_10, le_25, le_50, le_100, le_250, le_500, le_1000, le_2500,
+                              le_5000, le_10000, le_30000)
+SELECT l.id, date_trunc('minute', now()) - make_interval(mins => g), l.org_id, l.queue_id,
+       100, 2, 1, 40, 80, 95, 100, 101, 102, 103, 103, 103, 103, 103
+  FROM listeners l, generate_series(0, 1439) g
+ WHERE l.queue_id = $1
+"""
+SEED_INGEST_RATE = """
+INSERT INTO ingest_minutes (queue_id, minute, org_id, messages)
+SELECT id, date_trunc('minute', now()) - make_interval(mins => g), org_id, 700
+  FROM queues, generate_series(0, 1439) g
+ WHERE id = $1
+"""
+SEED_BACKLOG = """
+INSERT INTO deliveries (message_id, listener_id, status, attempts, next_attempt_at, created_at)
+SELECT id, $2, 'pending', 0, now(), now() FROM messages WHERE queue_id = $1 ORDER BY id LIMIT $3
+"""
+BACKLOG = 20_000
 TURNS = 20
 NOWHERE = "http://127.0.0.1:9/none"
 TARGET_MS = 200
 
 
-async def seed(dsn: str, org_id: str, queue_id: str, listener_id: str, messages: int) -> str:
-    """Seeds the messages; returns the id of one of them near the middle."""
+async def seed(
+    dsn: str, org_id: str, queue_id: str, listener_id: str, backlog_id: str, messages: int
+) -> str:
+    """Seeds the messages, a day of activity and a backlog; returns the id of a message
+    near the middle."""
     connection = await asyncpg.connect(dsn)
     try:
         ids = [uuid.UUID(org_id), uuid.UUID(queue_id), uuid.UUID(listener_id)]
         for start in range(1, messages + 1, SEED_CHUNK):
             end = min(messages, start + SEED_CHUNK - 1)
             await connection.execute(SEED, *ids, start, end)
+        await connection.execute(SEED_ACTIVITY, ids[1])
+        await connection.execute(SEED_INGEST_RATE, ids[1])
+        await connection.execute(SEED_BACKLOG, ids[1], uuid.UUID(backlog_id), BACKLOG)
         await connection.execute("ANALYZE")
         seeded = await connection.fetchval(
             "SELECT count(*) FROM deliveries WHERE listener_id = $1", uuid.UUID(listener_id)
@@ -86,19 +114,26 @@ async def console_pages(bench: Bench) -> list[tuple[str, dict[str, Any]]]:
     api, url = await bench.api()
     headers, queue_id = await bench.org(url)
     listener_id = await bench.listener(url, headers, queue_id, notify_url=NOWHERE, enabled=False)
-    for _ in range(99):
+    backlog_id = await bench.listener(url, headers, queue_id, notify_url=NOWHERE, enabled=False)
+    for _ in range(98):
         await bench.listener(url, headers, queue_id, notify_url=NOWHERE, enabled=False)
     org_id = await org_of(bench.dsn, queue_id)
-    middle = await seed(bench.dsn, org_id, queue_id, listener_id, messages)
+    middle = await seed(bench.dsn, org_id, queue_id, listener_id, backlog_id, messages)
     await bench.settle(bench.dsn)
     listener = f"/console/queues/{queue_id}/listeners/{listener_id}"
     pages = {
         "queues": "/console",
+        "queues-day": "/console?window=day",
         "queue": f"/console/queues/{queue_id}",
+        "queue-day": f"/console/queues/{queue_id}?window=day",
         "listener": listener,
+        "listener-day": f"{listener}?window=day",
         "listener-failed": f"{listener}?status=failed",
         "listener-pending": f"{listener}?status=pending",
+        "listener-type-none": f"{listener}?event_type=no.such.type",
+        "listener-window": f"{listener}?since=2000-01-01T00:00&until=2000-01-02T00:00",
         "message": f"/console/queues/{queue_id}/messages/{middle}",
+        "batches": f"/console/queues/{queue_id}/batches",
     }
     times: dict[str, list[float]] = {name: [] for name in pages}
     jar = aiohttp.CookieJar(unsafe=True)  # cookies of an IP address host

@@ -108,7 +108,7 @@ class Chart:
 class ListenerActivity:
     pending: int  # at most BACKLOG_CAP + 1: more than the cap
     oldest_pending: datetime | None  # among the pending deliveries counted
-    success_rate: float | None  # delivered attempts / attempts, last day
+    success_rate: float | None  # delivered attempts / attempts, over the window asked
     status: str = "active"
     failing: bool = False
     unreachable: bool = False
@@ -186,13 +186,13 @@ class ActivityStats:
         }
 
     async def listeners(
-        self, org_id: uuid.UUID, queue_id: uuid.UUID
+        self, org_id: uuid.UUID, queue_id: uuid.UUID, window: Window = "hour"
     ) -> dict[uuid.UUID, ListenerActivity]:
+        """Each listener's state and backlog, and its success rate over `window`."""
+        since = utcnow() - WINDOWS[window][0]
         success = {
             row["listener_id"]: row["delivered"] / row["attempts"] if row["attempts"] else None
-            for row in await self._rows(
-                SUCCESS, org_id=org_id, queue_id=queue_id, since=utcnow() - timedelta(days=1)
-            )
+            for row in await self._rows(SUCCESS, org_id=org_id, queue_id=queue_id, since=since)
         }
         return {
             row["id"]: ListenerActivity(
