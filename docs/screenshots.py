@@ -123,6 +123,7 @@ async def main() -> None:
                     "console-queue": f"/console/queues/{ids['queue']}",
                     "console-listener": f"/console/queues/{ids['queue']}/listeners/{ids['crm']}",
                     "console-message": f"/console/queues/{ids['queue']}/messages/{ids['message']}",
+                    "console-batches": f"/console/queues/{ids['queue']}/batches",
                 }
                 for name, path in pages.items():
                     await page.goto(f"{url}{path}")

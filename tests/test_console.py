@@ -215,6 +215,7 @@ async def test_the_listener_page_tests_a_payload_against_its_filters(
     )["listener"]
     await sign_in(page, stack)
     await page.goto(f"{stack.url}/console/queues/{queue['id']}/listeners/{listener['id']}")
+    await page.get_by_text("Test the filters", exact=True).click()
     await page.get_by_label("Event type to test").fill("invoice.paid")
     await page.get_by_label("Payload to test (JSON)").fill('{"amount": 250}')
     await page.get_by_role("button", name="Test filters").click()
@@ -333,6 +334,7 @@ async def test_a_bulk_replay_is_previewed_then_sent(stack: Stack, page: Page) ->
         await wait_for(lambda: _all(statuses_now(), "failed"), what="three failed deliveries")
         await sign_in(page, stack)
         await page.goto(f"{stack.url}/console/queues/{queue['id']}/listeners/{listener['id']}")
+        await page.get_by_text("Replay", exact=True).click()
         await page.get_by_label("Replay since (UTC)").fill(since)
         await page.get_by_role("button", name="Preview").click()
         await expect(page.locator("#replay-result")).to_have_text(
@@ -479,6 +481,7 @@ async def test_the_log_filters_by_status_type_and_time_and_a_test_message_is_sen
 
         # A test message reaches the listener though its filters would not take it.
         await page.goto(page_url)
+        await page.get_by_text("Send a test message", exact=True).click()
         await page.get_by_role("button", name="Send test message").click()
         await expect(page.locator("#test-sent")).to_be_visible()
         await wait_for(lambda: len(receiver.at("hook")) == 4, what="the test message")
