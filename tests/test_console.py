@@ -103,6 +103,15 @@ async def test_a_failing_delivery_appears_live_and_is_retried_after_a_fix(
         await expect(page.locator("#payload")).to_contain_text('"order": 42')
         await expect(page.get_by_role("cell", name="500")).to_be_visible()
         await expect(page.locator("pre.response")).to_have_text("answer")
+        await page.get_by_text("Headers sent").click()
+        shown = dict(
+            line.split(": ", 1)
+            for line in (await page.locator("pre.headers").inner_text()).splitlines()
+        )
+        received = receiver.at("hook")[0].headers
+        for name in ("webhook-id", "webhook-timestamp", "herald-attempt", "content-type"):
+            assert shown[name] == received[name], name  # what was sent, not a guess
+        assert shown["user-agent"] == received["user-agent"]
         await page.get_by_role("button", name="Retry").click()
 
         async def delivered() -> bool:

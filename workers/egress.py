@@ -24,7 +24,7 @@ from aiohttp.resolver import ThreadedResolver
 from service.lib.metrics import SSRF_REFUSALS
 from service.lib.ssrf import EgressPolicy
 from service.lib.targets import Target, refusal
-from workers.listeners import USER_AGENT
+from service.lib.webhook_headers import USER_AGENT
 
 PROBE_HEADERS = {"user-agent": USER_AGENT, "accept-encoding": "identity"}
 

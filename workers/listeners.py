@@ -10,16 +10,14 @@ from functools import cached_property
 
 import asyncpg
 
-from service import __version__
 from service.deliveries.state import CANCEL_OPEN
 from service.lib import signing
 from service.lib.secrets import SecretBox
 from service.lib.ssrf import UnsafeTarget
 from service.lib.targets import Target, parse_target
+from service.lib.webhook_headers import listener_headers
 from service.operational_events.outbox import LISTENER_DATA, OperationalEvent, emit
 from workers.pacing import claim_limit
-
-USER_AGENT = f"herald/{__version__}"
 
 LOAD = """
     SELECT id, queue_id, type, notify_url, liveness_url, kafka_topic, kafka_key, headers_sealed,
@@ -62,14 +60,7 @@ class ListenerConfig:  # loaded once per drain cycle, read for every delivery
 
     @cached_property
     def fixed_headers(self) -> dict[str, str]:
-        """The listener's own headers, then the Herald headers the same for every delivery."""
-        return {
-            **self.headers,
-            "accept-encoding": "identity",
-            "user-agent": USER_AGENT,
-            "herald-listener-id": str(self.id),
-            "herald-queue-id": str(self.queue_id),
-        }
+        return listener_headers(self.headers, self.id, self.queue_id)
 
     @cached_property
     def notify_target(self) -> Target | UnsafeTarget:

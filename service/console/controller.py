@@ -23,7 +23,7 @@ from service.console.auth import error_page
 from service.console.delivery_log import LogFilters
 from service.console.forms import listener_edit, listener_new, queue_new, replay_request
 from service.console.listener_page import ListenerPage, provide_listener_page
-from service.console.payloads import render_payload
+from service.console.message_page import MessagePage, provide_message_page
 from service.console.queue_page import QueuePage, provide_queue_page
 from service.console.render import html
 from service.console.sessions import COOKIE, TTL_S
@@ -39,8 +39,6 @@ from service.lib.pagination import PageRequest, decode_cursor, encode_cursor
 from service.listeners.controller import provide_service as provide_listeners
 from service.listeners.schemas import FilterTest, ListenerUpdate
 from service.listeners.service import ListenerService
-from service.messages.controller import provide_messages
-from service.messages.service import MessageService
 from service.queues.controller import provide_service as provide_queues
 from service.queues.service import QueueService
 from service.stats.activity import BACKLOG_CAP, ActivityStats, Window
@@ -96,12 +94,12 @@ class ConsolePages(Controller):
         "queues": Provide(provide_queues, sync_to_thread=False),
         "listeners": Provide(provide_listeners, sync_to_thread=False),
         "deliveries": Provide(provide_deliveries, sync_to_thread=False),
-        "messages": Provide(provide_messages, sync_to_thread=False),
         "keys": Provide(provide_keys, sync_to_thread=False),
         "page": Provide(provide_listener_page, sync_to_thread=False),
         "activity": Provide(provide_activity, sync_to_thread=False),
         "queue_page": Provide(provide_queue_page, sync_to_thread=False),
         "batches": Provide(provide_batches, sync_to_thread=False),
+        "message_page": Provide(provide_message_page, sync_to_thread=False),
     }
 
     @post("/sign-out", status_code=303)
@@ -416,41 +414,9 @@ class ConsolePages(Controller):
         request: Request[Principal, Any, Any],
         queue_id: FromPath[uuid.UUID],
         message_id: FromPath[uuid.UUID],
-        queues: NamedDependency[QueueService],
-        listeners: NamedDependency[ListenerService],
-        messages: NamedDependency[MessageService],
-        deliveries: NamedDependency[DeliveryService],
+        message_page: NamedDependency[MessagePage],
     ) -> Template:
-        org_id = request.user.org_id
-        queue = await queues.get(org_id, queue_id)
-        message, its_deliveries = await messages.get(org_id, queue_id, message_id)
-        try:
-            _, body = await messages.payload(org_id, queue_id, message_id)
-            payload = render_payload(body, message.content_type)
-        except NotFound:  # purged by retention: the page still shows its deliveries
-            payload = None
-        names = {
-            listener.id: listener.name
-            for listener in await listeners.page(org_id, queue_id, PageRequest(1000, None))
-        }
-        attempts = {
-            delivery.listener_id: (
-                await deliveries.attempts(org_id, queue_id, delivery.listener_id, message_id)
-            )[0]
-            for delivery in its_deliveries
-            if delivery.listener_id in names
-        }
-        return _page(
-            request,
-            "message.html",
-            queue=queue,
-            message=message,
-            payload=payload,
-            deliveries=[d for d in its_deliveries if d.listener_id in names],
-            names=names,
-            attempts=attempts,
-            can_write=request.user.allows("queues:write"),
-        )
+        return await message_page.render(request, queue_id, message_id)
 
 
 async def _keys_page(

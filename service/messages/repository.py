@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db.models import Delivery, Listener, Message, Queue
+from service.db.models import Batch, Delivery, Listener, Message, Queue
 
 
 class MessageRepository:
@@ -49,6 +49,13 @@ class MessageRepository:
             .order_by(Delivery.listener_id)
         )
         return list(result.scalars())
+
+    async def original_headers(self, batch_id: uuid.UUID) -> dict[str, str] | None:
+        """The inlet request's headers its messages carry on (None for other batches)."""
+        result = await self.session.execute(
+            select(Batch.original_headers).where(Batch.id == batch_id)
+        )
+        return result.scalar_one_or_none()
 
     async def payload(self, queue_id: uuid.UUID, message_id: uuid.UUID) -> bytes | None:
         body: bytes | None = await self.session.scalar(

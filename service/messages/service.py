@@ -30,6 +30,12 @@ class MessageService:
             raise NotFound("Message not found")
         return message, await self.repository.deliveries(message.queue_id, message.id)
 
+    async def original_headers(self, message: Message) -> dict[str, str] | None:
+        """The inlet headers forwarded with `message` (as herald-original-*), if any."""
+        if not message.has_original_headers:
+            return None
+        return await self.repository.original_headers(message.batch_id)
+
     async def payload(
         self, org_id: uuid.UUID, queue_id: uuid.UUID, message_id: uuid.UUID
     ) -> tuple[Message, bytes]:

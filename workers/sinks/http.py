@@ -9,6 +9,7 @@ import aiohttp
 from service.lib.signing import signature_header_with
 from service.lib.ssrf import UnsafeTarget
 from service.lib.targets import Target
+from service.lib.webhook_headers import request_headers
 from workers.claims import ClaimedDelivery
 from workers.egress import Egress, connect_failure
 from workers.listeners import ListenerConfig
@@ -22,25 +23,18 @@ RESPONSE_BODY_BYTES = 4096
 def webhook_headers(
     listener: ListenerConfig, delivery: ClaimedDelivery, body: bytes, now: float
 ) -> dict[str, str]:
-    """Inlet headers, then the listener's own, then Herald's (which nothing overrides)."""
     timestamp = int(now)
-    webhook_id = message_id = str(delivery.message_id)  # a delivery is named by its message
-    if delivery.original_headers:
-        headers = {f"herald-original-{k}": v for k, v in delivery.original_headers.items()}
-        headers.update(listener.fixed_headers)
-    else:
-        headers = listener.fixed_headers.copy()
-    headers["content-type"] = delivery.content_type
-    headers["webhook-id"] = webhook_id
-    headers["webhook-timestamp"] = str(timestamp)
-    headers["webhook-signature"] = signature_header_with(
-        listener.signers, webhook_id, timestamp, body
+    webhook_id = str(delivery.message_id)
+    return request_headers(
+        listener.fixed_headers,
+        delivery.original_headers,
+        message_id=webhook_id,
+        content_type=delivery.content_type,
+        timestamp=timestamp,
+        signature=signature_header_with(listener.signers, webhook_id, timestamp, body),
+        attempt=delivery.attempt,
+        event_type=delivery.event_type,
     )
-    headers["herald-message-id"] = message_id
-    headers["herald-attempt"] = str(delivery.attempt)
-    if delivery.event_type is not None:
-        headers["herald-event-type"] = delivery.event_type
-    return headers
 
 
 def printable(body: bytes) -> str:
