@@ -142,3 +142,52 @@ async def test_a_replay_portal_sends_a_window_again(stack: Stack, page: Page) ->
         await wait_for(lambda: len(receiver.at("r")) == 2, what="the replayed delivery")
     finally:
         await receiver.stop()
+
+
+async def test_an_end_customer_adds_an_endpoint_for_the_event_types_they_pick(
+    stack: Stack, page: Page
+) -> None:
+    receiver = await Receiver().start()
+    try:
+        queue = (await api(stack, "POST", "/v1/queues", json={"name": "portal-types"}))["queue"]
+        messages = f"/v1/queues/{queue['id']}/messages"
+        for event_type in ("invoice.paid", "customer.created"):  # the catalog learns them
+            await api(
+                stack, "POST", messages, content=b"{}", headers={"herald-event-type": event_type}
+            )
+        session = await portal(stack, queue_id=queue["id"], capabilities=["manage_listeners"])
+        await page.goto(session["url"])
+
+        async def catalog_ready() -> bool:  # counts reach the catalog once a second
+            await page.reload()
+            return await page.get_by_role("checkbox", name="invoice.paid").count() == 1
+
+        await wait_for(catalog_ready, what="the event types in the picker")
+        await page.get_by_label("Name").fill("billing-endpoint")
+        await page.get_by_label("URL").fill(receiver.url("hook"))
+        await page.get_by_label("Only these:").check()
+        await page.get_by_role("checkbox", name="invoice.paid").check()
+        await page.get_by_role("button", name="Add endpoint").click()
+        await expect(page.get_by_role("heading", name="billing-endpoint")).to_be_visible()
+        endpoint_id = page.url.rsplit("/", 1)[1]
+        path = f"/v1/queues/{queue['id']}/listeners/{endpoint_id}"
+        assert (await api(stack, "GET", path))["listener"]["filter_types"] == ["invoice.paid"]
+
+        for event_type in ("customer.created", "invoice.paid"):
+            await api(
+                stack,
+                "POST",
+                messages,
+                content=event_type.encode(),
+                headers={"herald-event-type": event_type},
+            )
+        await wait_for(lambda: len(receiver.at("hook")) == 1, what="the invoice")
+        assert receiver.at("hook")[0].body == b"invoice.paid"
+
+        await page.get_by_text("Choose event types").click()
+        await page.get_by_label("Every event").check()
+        await page.get_by_role("button", name="Save event types").click()
+        await expect(page.locator(".fields")).to_contain_text("all")
+        assert (await api(stack, "GET", path))["listener"]["filter_types"] is None
+    finally:
+        await receiver.stop()

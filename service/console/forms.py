@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import msgspec
+from litestar.datastructures import FormMultiDict
 
 from service.deliveries.schemas import ReplayRequest
 from service.errors import invalid_field
-from service.listeners.schemas import ListenerCreate, ListenerUpdate
+from service.listeners.schemas import FilterTypes, ListenerCreate, ListenerUpdate
 from service.queues.schemas import QueueCreate
 
 T = TypeVar("T")
@@ -49,6 +50,20 @@ def listener_new(form: dict[str, str]) -> ListenerCreate:
         "headers": _headers(form.get("headers", "")),
     }
     return _convert(body, ListenerCreate)
+
+
+def chosen_types(form: FormMultiDict) -> list[str] | None:
+    """The event type picker: None for every event, else the ticked types."""
+    if form.get("event_types_scope") != "some":
+        return None
+    types = [str(value).strip() for value in form.getall("filter_types") if str(value).strip()]
+    if not types:
+        raise invalid_field("filter_types", "tick an event type, or choose every event")
+    try:
+        checked: list[str] = msgspec.convert(types, FilterTypes)
+    except msgspec.ValidationError as exc:
+        raise invalid_field("filter_types", str(exc)) from exc
+    return checked
 
 
 def queue_new(form: dict[str, str]) -> QueueCreate:

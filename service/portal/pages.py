@@ -18,12 +18,14 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from service.console.delivery_log import LogFilters, delivery_log
-from service.console.forms import replay_request
+from service.console.forms import chosen_types, replay_request
 from service.console.payloads import render_payload
 from service.console.render import html
 from service.deliveries.controller import provide_deliveries
 from service.deliveries.service import DeliveryService
 from service.errors import Forbidden, HeraldError, NotFound
+from service.event_types.controller import provide_service as provide_event_types
+from service.event_types.service import EventTypeService
 from service.lib.pagination import PageRequest
 from service.listeners.controller import provide_service as provide_listeners
 from service.listeners.schemas import ListenerCreate, ListenerUpdate
@@ -106,6 +108,7 @@ class PortalPages(Controller):
         "listeners": Provide(provide_listeners, sync_to_thread=False),
         "deliveries": Provide(provide_deliveries, sync_to_thread=False),
         "messages": Provide(provide_messages, sync_to_thread=False),
+        "event_types": Provide(provide_event_types, sync_to_thread=False),
     }
 
     @get("/branding.css", media_type="text/css")
@@ -115,27 +118,35 @@ class PortalPages(Controller):
 
     @get("/")
     async def overview(
-        self, request: Portal, listeners: NamedDependency[ListenerService]
+        self,
+        request: Portal,
+        listeners: NamedDependency[ListenerService],
+        event_types: NamedDependency[EventTypeService],
     ) -> Template:
         portal = request.user
         rows = await listeners.page(portal.org_id, portal.queue_id, PageRequest(1000, None))
         return _page(
-            request, "portal_overview.html", listeners=[r for r in rows if portal.sees(r.id)]
+            request,
+            "portal_overview.html",
+            listeners=[r for r in rows if portal.sees(r.id)],
+            catalog=await _catalog(event_types, portal),
         )
 
     @post("/listeners", opt=MANAGE, status_code=303)
     async def create(
-        self, request: Portal, data: Form, listeners: NamedDependency[ListenerService]
+        self, request: Portal, listeners: NamedDependency[ListenerService]
     ) -> Redirect:
         portal = request.user
         if portal.listener_ids is not None:
             raise Forbidden("This portal manages only the listeners it was opened for")
+        form = await request.form()
         listener = await listeners.create(
             portal.org_id,
             portal.queue_id,
             ListenerCreate(
-                name=data.get("name", "").strip() or "endpoint",
-                notify_url=data.get("notify_url", ""),
+                name=str(form.get("name", "")).strip() or "endpoint",
+                notify_url=str(form.get("notify_url", "")),
+                filter_types=chosen_types(form),
             ),
         )
         return Redirect(f"/portal/listeners/{listener.id}", status_code=303)
@@ -147,6 +158,7 @@ class PortalPages(Controller):
         listener_id: FromPath[uuid.UUID],
         listeners: NamedDependency[ListenerService],
         deliveries: NamedDependency[DeliveryService],
+        event_types: NamedDependency[EventTypeService],
         status: FromQuery[str] = "",
         event_type: FromQuery[str] = "",
         since: FromQuery[str] = "",
@@ -159,22 +171,25 @@ class PortalPages(Controller):
         log = await delivery_log(
             deliveries, portal.org_id, portal.queue_id, listener_id, filters, after
         )
-        return _page(request, "portal_listener.html", listener=listener, log=log)
+        catalog = await _catalog(event_types, portal)
+        return _page(request, "portal_listener.html", listener=listener, log=log, catalog=catalog)
 
     @post("/listeners/{listener_id:uuid}/settings", opt=MANAGE, status_code=303)
     async def settings(
         self,
         request: Portal,
         listener_id: FromPath[uuid.UUID],
-        data: Form,
         listeners: NamedDependency[ListenerService],
     ) -> Redirect:
         portal = _sees(request, listener_id)
+        form = await request.form()
         changes: dict[str, Any] = {}
-        if "notify_url" in data:
-            changes["notify_url"] = data["notify_url"].strip()
-        if "enabled" in data:
-            changes["enabled"] = data["enabled"] == "true"
+        if "notify_url" in form:
+            changes["notify_url"] = str(form["notify_url"]).strip()
+        if "enabled" in form:
+            changes["enabled"] = form["enabled"] == "true"
+        if "event_types_form" in form:
+            changes["filter_types"] = chosen_types(form)
         await listeners.update(
             portal.org_id, portal.queue_id, listener_id, ListenerUpdate(**changes)
         )
@@ -264,6 +279,11 @@ class PortalPages(Controller):
         portal = _sees(request, listener_id)
         await deliveries.retry(portal.org_id, portal.queue_id, listener_id, message_id)
         return Redirect(f"/portal/listeners/{listener_id}/messages/{message_id}", status_code=303)
+
+
+async def _catalog(event_types: EventTypeService, portal: PortalPrincipal) -> list[str]:
+    """The queue's event types an endpoint may subscribe to."""
+    return [t.name for t in await event_types.list(portal.org_id, portal.queue_id)]
 
 
 def _sees(request: Portal, listener_id: uuid.UUID) -> PortalPrincipal:
