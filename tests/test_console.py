@@ -72,16 +72,22 @@ async def test_sign_in_shows_the_organizations_queues_and_sign_out_ends_it(
 async def test_a_failing_delivery_appears_live_and_is_retried_after_a_fix(
     stack: Stack, page: Page
 ) -> None:
+    """The listener's URL is wrong (it answers 500): find the failure, fix the URL in the
+    console, retry, and the message arrives at the right one."""
     receiver = await Receiver().start()
     try:
-        receiver.on("hook", statuses(500, 200))
+        receiver.on("old-hook", statuses(500))
         queue = (await api(stack, "POST", "/v1/queues", json={"name": "live"}))["queue"]
         listener = (
             await api(
                 stack,
                 "POST",
                 f"/v1/queues/{queue['id']}/listeners",
-                json={"name": "orders-hook", "notify_url": receiver.url("hook"), "max_attempts": 1},
+                json={
+                    "name": "orders-hook",
+                    "notify_url": receiver.url("old-hook"),
+                    "max_attempts": 1,
+                },
             )
         )["listener"]
         await sign_in(page, stack)
@@ -108,10 +114,18 @@ async def test_a_failing_delivery_appears_live_and_is_retried_after_a_fix(
             line.split(": ", 1)
             for line in (await page.locator("pre.headers").inner_text()).splitlines()
         )
-        received = receiver.at("hook")[0].headers
+        received = receiver.at("old-hook")[0].headers
         for name in ("webhook-id", "webhook-timestamp", "herald-attempt", "content-type"):
             assert shown[name] == received[name], name  # what was sent, not a guess
         assert shown["user-agent"] == received["user-agent"]
+
+        message_url = page.url
+        await page.get_by_role("link", name="orders-hook").click()
+        await page.get_by_text("Edit", exact=True).click()
+        await page.get_by_label("URL", exact=True).fill(receiver.url("hook"))
+        await page.get_by_role("button", name="Save").click()
+        await expect(page.locator(".fields")).to_contain_text(receiver.url("hook"))
+        await page.goto(message_url)
         await page.get_by_role("button", name="Retry").click()
 
         async def delivered() -> bool:
@@ -119,7 +133,8 @@ async def test_a_failing_delivery_appears_live_and_is_retried_after_a_fix(
             return await page.locator(".delivery .status-delivered").count() == 1
 
         await wait_for(delivered, what="the retried delivery delivered")
-        assert len(receiver.at("hook")) == 2
+        assert len(receiver.at("hook")) == 1 and len(receiver.at("old-hook")) == 1
+        assert receiver.at("hook")[0].body == b'{"order": 42}'
     finally:
         await receiver.stop()
 
