@@ -541,6 +541,11 @@ async def test_batches_are_listed_with_their_counts_and_downloads(stack: Stack, 
     lines = await _ndjson_lines(await download_info.value)
     assert [json.loads(line)["payload"] for line in lines] == ['{"a": 1}', '{"a": 2}']
 
+    await page.goto(f"{stack.url}/console/queues/{queue['id']}")  # a customer quotes an id
+    await page.get_by_label("Find a message").fill(f" {first['messages'][1]['id']} ")
+    await page.get_by_role("button", name="Find").click()
+    await expect(page.locator("#payload")).to_contain_text('"a": 2')
+
 
 async def _ndjson_lines(download: Download) -> list[bytes]:
     """The lines of a downloaded gzip NDJSON file."""

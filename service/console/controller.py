@@ -34,7 +34,7 @@ from service.errors import NotFound, invalid_field
 from service.keys.cache import ApiKeyCache
 from service.keys.controller import provide_service as provide_keys
 from service.keys.service import ApiKeyService
-from service.lib.ids import AFTER_ALL
+from service.lib.ids import AFTER_ALL, parse_id
 from service.lib.pagination import PageRequest, decode_cursor, encode_cursor
 from service.listeners.controller import provide_service as provide_listeners
 from service.listeners.schemas import FilterTest, ListenerUpdate
@@ -407,6 +407,16 @@ class ConsolePages(Controller):
             raise NotFound("Batch not found")
         sql, to_line = DOWNLOADS[part]
         return await download(state, sql, batch_id, to_line)
+
+    @get("/queues/{queue_id:uuid}/messages", opt=MESSAGES, status_code=303)
+    async def find_message(
+        self, queue_id: FromPath[uuid.UUID], message_id: Annotated[str, QueryParameter(name="id")]
+    ) -> Redirect:
+        """The "find a message" box: a message (webhook-id) or delivery id, to its page."""
+        found = parse_id(message_id.strip())
+        if found is None:
+            raise invalid_field("id", "a message id such as 01939ad0-...")
+        return Redirect(f"/console/queues/{queue_id}/messages/{found}", status_code=303)
 
     @get("/queues/{queue_id:uuid}/messages/{message_id:uuid}", opt=MESSAGES)
     async def message(
