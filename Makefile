@@ -14,17 +14,18 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 install: $(STAMP)
 
 # The exact versions every machine installs: $(LOCK), made by `make lock`.
-$(STAMP): pyproject.toml $(LOCK)
+$(STAMP): pyproject.toml clients/python/pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-c $(LOCK) -e '.[dev,embedded]'
+		-c $(LOCK) -e '.[dev,embedded]' -e ./clients/python
 	@touch $(STAMP)
 
 # Resolves pyproject.toml's ranges afresh in a scratch venv and writes what it got.
 lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,embedded]'
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check \
+		-e '.[dev,embedded]' -e ./clients/python
 	( echo "# make lock: every package make install takes, at these versions"; \
 	  .lock-venv/bin/python -m pip freeze --exclude-editable ) > $(LOCK)
 	rm -rf .lock-venv
@@ -33,10 +34,11 @@ dev: install
 	$(BIN)/herald dev
 
 lint: install
-	$(BIN)/ruff check service workers migrations tests bench
+	$(BIN)/ruff check service workers migrations tests bench clients
 
 typecheck: install
 	$(BIN)/mypy
+	cd clients/python && ../../$(BIN)/mypy
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq

@@ -1,4 +1,5 @@
-"""The `herald` command: dev, api, worker, migrate, orgs create, secrets rotate."""
+"""The `herald` command's server verbs: dev, api, worker, migrate, orgs create, secrets
+rotate. The everyday verbs are the client's (herald_client.cli); each hands over the other's."""
 
 from __future__ import annotations
 
@@ -107,7 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SERVER_VERBS = ("dev", "api", "worker", "migrate", "orgs", "secrets")
+
+
 def main(argv: list[str] | None = None) -> None:
+    """The server's verbs; the others (queues, listeners, send, tail, listen...) belong to
+    the client package's command line (clients/python), which this hands over to."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] not in SERVER_VERBS and not argv[0].startswith("-"):
+        from herald_client.cli import main as client_main
+
+        sys.exit(client_main(argv))
     args = build_parser().parse_args(argv)
     args.run(args)
 
