@@ -67,7 +67,8 @@ def generate(document: dict[str, object], out: Path) -> None:
     """Writes models.py and _sync/client.py for `document` under `out` (a package dir)."""
     with tempfile.TemporaryDirectory() as scratch:
         source = Path(scratch) / "openapi.json"
-        source.write_text(json.dumps(document, default=str))
+        # Sorted, so that models come out the same whatever order a server lists things in.
+        source.write_text(json.dumps(document, default=str, sort_keys=True))
         subprocess.run(
             [
                 str(Path(sys.executable).with_name("datamodel-codegen")),
@@ -87,9 +88,21 @@ def generate(document: dict[str, object], out: Path) -> None:
         (out / "_sync").mkdir(exist_ok=True)
         target = out / "_sync" / "client.py"
         target.write_text(SYNC_DOCSTRING + text[text.index('"""', 3) + 3 :])
-        ruff = str(Path(sys.executable).with_name("ruff"))
-        subprocess.run([ruff, "check", "-q", "--fix", "--select", "I", str(target)], check=True)
-        subprocess.run([ruff, "format", "--quiet", str(target)], check=True)
+        for generated in (target, out / "models.py"):
+            tidy(generated)
+
+
+def tidy(path: Path) -> None:
+    """Imports sorted and code formatted the same wherever the file is written (no
+    configuration file is read)."""
+    ruff = str(Path(sys.executable).with_name("ruff"))
+    options = ["--isolated", "--line-length=100", "--target-version=py311"]
+    first_party = "--config=lint.isort.known-first-party=['herald_client']"
+    subprocess.run(
+        [ruff, "check", "-q", *options, first_party, "--fix", "--select=I", str(path)], check=True
+    )
+    skip_commas = "--config=format.skip-magic-trailing-comma=true"
+    subprocess.run([ruff, "format", "-q", *options, skip_commas, str(path)], check=True)
 
 
 def main() -> None:

@@ -2,9 +2,11 @@
 #   filename:  openapi.json
 
 from __future__ import annotations
-from typing import Annotated, Any, Literal, TypeAlias
-from msgspec import Meta, Struct, UNSET, UnsetType, field
+
 from datetime import datetime
+from typing import Annotated, Any, Literal, TypeAlias
+
+from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 
 class ApiKeyCreate(Struct):
@@ -16,59 +18,59 @@ class ApiKeyCreate(Struct):
 
 
 class ApiKeyRead(Struct):
+    created_at: datetime
     id: str
     name: str
     scopes: list[str]
-    created_at: datetime
     key: str | UnsetType = UNSET
 
 
 class AttemptView(Struct):
-    number: int
-    started_at: datetime
     duration_ms: int | None
-    status_code: int | None
     error: str | None
+    number: int
     response_body: str | None
+    started_at: datetime
+    status_code: int | None
     event_type: str | None | UnsetType = UNSET
 
 
 class BatchView(Struct):
+    accepted: int
     id: str
     queue_id: str
     received_at: datetime
-    accepted: int
     rejected: int
-
-
-Title: TypeAlias = Annotated[str, Meta(max_length=100, min_length=1)]
-
-
-LogoUrl: TypeAlias = Annotated[str, Meta(max_length=2048, pattern="^https://[^\\s\\\"'<>]+$")]
 
 
 AccentColor: TypeAlias = Annotated[str, Meta(pattern="^#[0-9a-fA-F]{6}$")]
 
 
+LogoUrl: TypeAlias = Annotated[str, Meta(max_length=2048, pattern="^https://[^\\s\\\"'<>]+$")]
+
+
+Title: TypeAlias = Annotated[str, Meta(max_length=100, min_length=1)]
+
+
 class Branding(Struct):
-    title: Title | None | UnsetType = UNSET
-    logo_url: LogoUrl | None | UnsetType = UNSET
     accent_color: AccentColor | None | UnsetType = UNSET
+    logo_url: LogoUrl | None | UnsetType = UNSET
+    title: Title | None | UnsetType = UNSET
 
 
 class DeliveryView(Struct):
+    attempts: int
+    delivered_at: datetime | None
     id: str
-    message_id: str
+    last_error: str | None
+    last_status_code: int | None
     listener_id: str
+    message_id: str
+    next_attempt_at: datetime | None
     status: Annotated[
         Literal["pending", "in_flight", "delivered", "failed", "cancelled"],
         Meta(title="DeliveryStatus"),
     ]
-    attempts: int
-    last_status_code: int | None
-    last_error: str | None
-    next_attempt_at: datetime | None
-    delivered_at: datetime | None
 
 
 Description: TypeAlias = Annotated[str, Meta(max_length=1000)]
@@ -80,12 +82,12 @@ class EventTypeRegistration(Struct):
 
 
 class EventTypeView(Struct):
-    name: str
     description: str | None
-    schema: dict[str, Any] | None
-    registered: bool
-    messages: int
     last_seen_at: datetime | None
+    messages: int
+    name: str
+    registered: bool
+    schema: dict[str, Any] | None
 
 
 EventType: TypeAlias = Annotated[str, Meta(pattern="^[A-Za-z0-9_.:-]{1,128}$")]
@@ -110,10 +112,10 @@ class InletCreate(Struct):
 
 
 class InletView(Struct):
+    created_at: datetime
     id: str
     name: str
     queue_id: str
-    created_at: datetime
     token: str | UnsetType = UNSET
     url: str | UnsetType = UNSET
 
@@ -130,109 +132,109 @@ class Link(Struct):
     href: str
 
 
-NotifyUrl: TypeAlias = Annotated[str, Meta(max_length=2048, min_length=1)]
+FilterTypes: TypeAlias = Annotated[list[str], Meta(max_length=100, min_length=1)]
 
 
 LivenessUrl: TypeAlias = Annotated[str, Meta(max_length=2048, min_length=1)]
 
 
-TimeoutMs: TypeAlias = Annotated[int, Meta(ge=100, le=300000)]
-
-
 MaxAttempts: TypeAlias = Annotated[int, Meta(ge=1, le=100)]
-
-
-RetryScheduleS: TypeAlias = Annotated[list[float], Meta(max_length=100, min_length=1)]
 
 
 MaxInFlight: TypeAlias = Annotated[int, Meta(ge=1, le=1000)]
 
 
+NotifyUrl: TypeAlias = Annotated[str, Meta(max_length=2048, min_length=1)]
+
+
 RateLimitPerS: TypeAlias = Annotated[float, Meta(ge=0.01, le=100000.0)]
 
 
-FilterTypes: TypeAlias = Annotated[list[str], Meta(max_length=100, min_length=1)]
+RetryScheduleS: TypeAlias = Annotated[list[float], Meta(max_length=100, min_length=1)]
+
+
+TimeoutMs: TypeAlias = Annotated[int, Meta(ge=100, le=300000)]
 
 
 class ListenerCreate(Struct):
     name: Annotated[str, Meta(max_length=200, min_length=1, pattern="^[^\\x00-\\x1f]+$")]
-    notify_url: NotifyUrl | None | UnsetType = UNSET
-    liveness_url: LivenessUrl | None | UnsetType = UNSET
-    type: Literal["webhook", "kafka"] | UnsetType = "webhook"
-    kafka: KafkaTarget | None | UnsetType = UNSET
-    headers: dict[str, str] | UnsetType = UNSET
-    timeout_ms: TimeoutMs | None | UnsetType = UNSET
-    max_attempts: MaxAttempts | None | UnsetType = UNSET
-    retry_schedule_s: RetryScheduleS | None | UnsetType = UNSET
-    ordered: bool | UnsetType = False
-    max_in_flight: MaxInFlight | None | UnsetType = UNSET
-    rate_limit_per_s: RateLimitPerS | None | UnsetType = UNSET
     enabled: bool | UnsetType = True
-    filter_types: FilterTypes | None | UnsetType = UNSET
     filter: dict[str, Any] | None | UnsetType = UNSET
+    filter_types: FilterTypes | None | UnsetType = UNSET
+    headers: dict[str, str] | UnsetType = UNSET
+    kafka: KafkaTarget | None | UnsetType = UNSET
+    liveness_url: LivenessUrl | None | UnsetType = UNSET
+    max_attempts: MaxAttempts | None | UnsetType = UNSET
+    max_in_flight: MaxInFlight | None | UnsetType = UNSET
+    notify_url: NotifyUrl | None | UnsetType = UNSET
+    ordered: bool | UnsetType = False
+    rate_limit_per_s: RateLimitPerS | None | UnsetType = UNSET
+    retry_schedule_s: RetryScheduleS | None | UnsetType = UNSET
+    timeout_ms: TimeoutMs | None | UnsetType = UNSET
+    type: Literal["webhook", "kafka"] | UnsetType = "webhook"
 
 
 class ListenerHealth(Struct):
-    state: Literal["live", "unreachable", "unknown"]
     checked_at: datetime | None
     consecutive_failures: int
-
-
-NotifyUrl2: TypeAlias = Annotated[str, Meta(max_length=2048, min_length=1)]
-
-
-LivenessUrl2: TypeAlias = Annotated[str, Meta(max_length=2048, min_length=1)]
-
-
-RetryScheduleS2: TypeAlias = Annotated[list[float], Meta(max_length=100, min_length=1)]
-
-
-RateLimitPerS2: TypeAlias = Annotated[float, Meta(ge=0.01, le=100000.0)]
+    state: Literal["live", "unreachable", "unknown"]
 
 
 FilterTypes2: TypeAlias = Annotated[list[str], Meta(max_length=100, min_length=1)]
 
 
+LivenessUrl2: TypeAlias = Annotated[str, Meta(max_length=2048, min_length=1)]
+
+
+NotifyUrl2: TypeAlias = Annotated[str, Meta(max_length=2048, min_length=1)]
+
+
+RateLimitPerS2: TypeAlias = Annotated[float, Meta(ge=0.01, le=100000.0)]
+
+
+RetryScheduleS2: TypeAlias = Annotated[list[float], Meta(max_length=100, min_length=1)]
+
+
 class ListenerUpdate(Struct):
+    enabled: bool | UnsetType = UNSET
+    filter: dict[str, Any] | None | UnsetType = UNSET
+    filter_types: FilterTypes2 | None | UnsetType = UNSET
+    headers: dict[str, str] | UnsetType = UNSET
+    kafka: KafkaTarget | None | UnsetType = UNSET
+    liveness_url: LivenessUrl2 | None | UnsetType = UNSET
+    max_attempts: int | UnsetType = UNSET
+    max_in_flight: int | UnsetType = UNSET
     name: str | UnsetType = UNSET
     notify_url: NotifyUrl2 | None | UnsetType = UNSET
-    liveness_url: LivenessUrl2 | None | UnsetType = UNSET
-    type: Literal["webhook", "kafka"] | UnsetType = UNSET
-    kafka: KafkaTarget | None | UnsetType = UNSET
-    headers: dict[str, str] | UnsetType = UNSET
-    timeout_ms: int | UnsetType = UNSET
-    max_attempts: int | UnsetType = UNSET
-    retry_schedule_s: RetryScheduleS2 | None | UnsetType = UNSET
     ordered: bool | UnsetType = UNSET
-    max_in_flight: int | UnsetType = UNSET
     rate_limit_per_s: RateLimitPerS2 | None | UnsetType = UNSET
-    enabled: bool | UnsetType = UNSET
-    filter_types: FilterTypes2 | None | UnsetType = UNSET
-    filter: dict[str, Any] | None | UnsetType = UNSET
+    retry_schedule_s: RetryScheduleS2 | None | UnsetType = UNSET
+    timeout_ms: int | UnsetType = UNSET
+    type: Literal["webhook", "kafka"] | UnsetType = UNSET
 
 
 class ListenerView(Struct):
-    id: str
-    name: str
-    queue_id: str
-    type: str
-    notify_url: str | None
-    liveness_url: str | None
-    kafka: KafkaTarget | None
-    headers: dict[str, str]
-    timeout_ms: int
-    max_attempts: int
-    retry_schedule_s: list[float]
-    ordered: bool
-    max_in_flight: int
-    rate_limit_per_s: float | None
-    enabled: bool
-    filter_types: list[str] | None
-    filter: dict[str, Any] | None
-    status: Literal["active", "paused", "disabled"]
-    disabled_reason: str | None
-    health: ListenerHealth
     created_at: datetime
+    disabled_reason: str | None
+    enabled: bool
+    filter: dict[str, Any] | None
+    filter_types: list[str] | None
+    headers: dict[str, str]
+    health: ListenerHealth
+    id: str
+    kafka: KafkaTarget | None
+    liveness_url: str | None
+    max_attempts: int
+    max_in_flight: int
+    name: str
+    notify_url: str | None
+    ordered: bool
+    queue_id: str
+    rate_limit_per_s: float | None
+    retry_schedule_s: list[float]
+    status: Literal["active", "paused", "disabled"]
+    timeout_ms: int
+    type: str
     updated_at: datetime
 
 
@@ -241,13 +243,13 @@ class Live(Struct):
 
 
 class MessageView(Struct):
-    id: str
-    queue_id: str
     batch_id: str
-    index: int
     content_type: str
-    size: int
+    id: str
+    index: int
+    queue_id: str
     received_at: datetime
+    size: int
     event_type: str | None | UnsetType = UNSET
 
 
@@ -261,22 +263,19 @@ ListenerIds: TypeAlias = Annotated[list[str], Meta(max_length=100, min_length=1)
 
 class PortalSessionCreate(Struct):
     queue_id: str
-    listener_ids: ListenerIds | None | UnsetType = UNSET
+    branding: Branding | UnsetType = UNSET
     capabilities: (
         Annotated[list[Literal["read", "manage_listeners", "replay"]], Meta(min_length=1)]
         | UnsetType
     ) = UNSET
     expires_in_s: Annotated[int, Meta(ge=60, le=604800)] | UnsetType = 3600
-    branding: Branding | UnsetType = UNSET
+    listener_ids: ListenerIds | None | UnsetType = UNSET
 
 
 class PortalSessionView(Struct):
+    expires_at: datetime
     id: str
     url: str
-    expires_at: datetime
-
-
-RetentionDays: TypeAlias = Annotated[int, Meta(ge=1, le=3650)]
 
 
 EventTypeField: TypeAlias = Annotated[
@@ -284,15 +283,15 @@ EventTypeField: TypeAlias = Annotated[
 ]
 
 
+RetentionDays: TypeAlias = Annotated[int, Meta(ge=1, le=3650)]
+
+
 class QueueCreate(Struct):
     name: Annotated[str, Meta(max_length=200, min_length=1, pattern="^[^\\x00-\\x1f]+$")]
-    retention_days: RetentionDays | None | UnsetType = UNSET
     event_type_field: EventTypeField | None | UnsetType = UNSET
-    validate_schemas: bool | UnsetType = False
     operational_events: bool | UnsetType = False
-
-
-RetentionDays2: TypeAlias = Annotated[int, Meta(ge=1, le=3650)]
+    retention_days: RetentionDays | None | UnsetType = UNSET
+    validate_schemas: bool | UnsetType = False
 
 
 EventTypeField2: TypeAlias = Annotated[
@@ -300,23 +299,26 @@ EventTypeField2: TypeAlias = Annotated[
 ]
 
 
+RetentionDays2: TypeAlias = Annotated[int, Meta(ge=1, le=3650)]
+
+
 class QueueUpdate(Struct):
-    name: str | UnsetType = UNSET
-    retention_days: RetentionDays2 | None | UnsetType = UNSET
     event_type_field: EventTypeField2 | None | UnsetType = UNSET
-    validate_schemas: bool | UnsetType = UNSET
+    name: str | UnsetType = UNSET
     operational_events: bool | UnsetType = UNSET
+    retention_days: RetentionDays2 | None | UnsetType = UNSET
+    validate_schemas: bool | UnsetType = UNSET
 
 
 class QueueView(Struct):
+    created_at: datetime
+    event_type_field: str | None
     id: str
     name: str
-    retention_days: int | None
-    event_type_field: str | None
-    validate_schemas: bool
     operational_events: bool
-    created_at: datetime
+    retention_days: int | None
     updated_at: datetime
+    validate_schemas: bool
 
 
 class ReadyChecks(Struct):
@@ -335,8 +337,8 @@ class ReplayAccepted(Struct):
 
 class ReplayRequest(Struct):
     since: datetime
-    until: datetime | None | UnsetType = UNSET
     status: Literal["failed", "all"] | UnsetType = "failed"
+    until: datetime | None | UnsetType = UNSET
 
 
 class RetryAccepted(Struct):
@@ -353,13 +355,13 @@ class SigningSecret(Struct):
 
 
 class ApiKeyList(Struct):
-    api_keys: list[ApiKeyRead]
     field_links: PageLinks = field(name="_links")
+    api_keys: list[ApiKeyRead]
 
 
 class ApiKeyResponse(Struct):
-    api_key: ApiKeyRead
     field_links: SelfLinks = field(name="_links")
+    api_key: ApiKeyRead
 
 
 class AttemptList(Struct):
@@ -367,13 +369,13 @@ class AttemptList(Struct):
 
 
 class BatchResponse(Struct):
-    batch: BatchView
     field_links: SelfLinks = field(name="_links")
+    batch: BatchView
 
 
 class DeliveryList(Struct):
-    deliveries: list[DeliveryView]
     field_links: PageLinks = field(name="_links")
+    deliveries: list[DeliveryView]
 
 
 class EventTypeList(Struct):
@@ -385,52 +387,52 @@ class EventTypeResponse(Struct):
 
 
 class IngestAccepted(Struct):
-    batch_id: str
-    accepted: int
-    rejected: int
-    received_at: datetime
     field_links: SelfLinks = field(name="_links")
+    accepted: int
+    batch_id: str
+    received_at: datetime
+    rejected: int
 
 
 class IngestResult(Struct):
-    batch_id: str
-    accepted: int
-    rejected: int
-    received_at: datetime
     field_links: SelfLinks = field(name="_links")
-    messages: list[IngestedMessage] | UnsetType = UNSET
+    accepted: int
+    batch_id: str
+    received_at: datetime
+    rejected: int
     failures: list[RejectedItem] | UnsetType = UNSET
+    messages: list[IngestedMessage] | UnsetType = UNSET
 
 
 class InletList(Struct):
-    inlets: list[InletView]
     field_links: PageLinks = field(name="_links")
+    inlets: list[InletView]
 
 
 class InletResponse(Struct):
-    inlet: InletView
     field_links: SelfLinks = field(name="_links")
+    inlet: InletView
 
 
 class ListenerList(Struct):
-    listeners: list[ListenerView]
     field_links: PageLinks = field(name="_links")
+    listeners: list[ListenerView]
 
 
 class ListenerResponse(Struct):
-    listener: ListenerView
     field_links: SelfLinks = field(name="_links")
+    listener: ListenerView
 
 
 class MessageDetail(Struct):
-    message: MessageView
-    deliveries: list[DeliveryView]
     field_links: SelfLinks = field(name="_links")
+    deliveries: list[DeliveryView]
+    message: MessageView
 
 
 class MessageList(Struct):
-    messages: list[MessageView]
     field_links: PageLinks = field(name="_links")
+    messages: list[MessageView]
 
 
 class PortalSessionResponse(Struct):
@@ -438,13 +440,13 @@ class PortalSessionResponse(Struct):
 
 
 class QueueList(Struct):
-    queues: list[QueueView]
     field_links: PageLinks = field(name="_links")
+    queues: list[QueueView]
 
 
 class QueueResponse(Struct):
-    queue: QueueView
     field_links: SelfLinks = field(name="_links")
+    queue: QueueView
 
 
 class Ready(Struct):

@@ -355,6 +355,21 @@ class AsyncHerald:
     async def delete_inlet(self, queue_id: str, inlet_id: str) -> None:
         await self._request("DELETE", f"/v1/queues/{queue_id}/inlets/{inlet_id}")
 
+    async def send_to_inlet(
+        self, url_or_token: str, body: bytes | str, *, content_type: str = JSON
+    ) -> models.IngestAccepted:
+        """What a third party does with an inlet's URL (no API key is sent)."""
+        token = url_or_token.rstrip("/").rsplit("/", 1)[-1]
+        raw = body.encode() if isinstance(body, str) else body
+        request = self._http.build_request(
+            "POST", f"/v1/inlets/{token}", content=raw, headers={"Content-Type": content_type}
+        )
+        del request.headers["X-API-KEY"]  # an inlet's caller holds no key of ours
+        response = await self._http.send(request)
+        if response.status_code >= 400:
+            raise error_for(response)
+        return msgspec.json.decode(response.content, type=models.IngestAccepted)
+
     # --- API keys, portal sessions, health ------------------------------------------------
 
     async def list_api_keys(self) -> AsyncIterator[models.ApiKeyRead]:
@@ -379,6 +394,10 @@ class AsyncHerald:
 
     async def end_portal_session(self, session_id: str) -> None:
         await self._request("DELETE", f"/v1/portal-sessions/{session_id}")
+
+    async def live(self) -> models.Live:
+        """Whether the API process answers at all."""
+        return await self._call("GET", "/health/live", models.Live)
 
     async def ready(self) -> models.Ready:
         """Whether the deployment can serve (its database and Redis answer)."""

@@ -204,14 +204,7 @@ class Herald:
         ]
         raw = b"\n".join(lines) + b"\n"
         return self._ingest(
-            queue_id,
-            raw,
-            "application/x-ndjson",
-            event_type,
-            wait,
-            gzip_body,
-            idempotency_key,
-            {},
+            queue_id, raw, "application/x-ndjson", event_type, wait, gzip_body, idempotency_key, {}
         )
 
     def _ingest(
@@ -354,6 +347,21 @@ class Herald:
     def delete_inlet(self, queue_id: str, inlet_id: str) -> None:
         self._request("DELETE", f"/v1/queues/{queue_id}/inlets/{inlet_id}")
 
+    def send_to_inlet(
+        self, url_or_token: str, body: bytes | str, *, content_type: str = JSON
+    ) -> models.IngestAccepted:
+        """What a third party does with an inlet's URL (no API key is sent)."""
+        token = url_or_token.rstrip("/").rsplit("/", 1)[-1]
+        raw = body.encode() if isinstance(body, str) else body
+        request = self._http.build_request(
+            "POST", f"/v1/inlets/{token}", content=raw, headers={"Content-Type": content_type}
+        )
+        del request.headers["X-API-KEY"]  # an inlet's caller holds no key of ours
+        response = self._http.send(request)
+        if response.status_code >= 400:
+            raise error_for(response)
+        return msgspec.json.decode(response.content, type=models.IngestAccepted)
+
     # --- API keys, portal sessions, health ------------------------------------------------
 
     def list_api_keys(self) -> Iterator[models.ApiKeyRead]:
@@ -378,6 +386,10 @@ class Herald:
 
     def end_portal_session(self, session_id: str) -> None:
         self._request("DELETE", f"/v1/portal-sessions/{session_id}")
+
+    def live(self) -> models.Live:
+        """Whether the API process answers at all."""
+        return self._call("GET", "/health/live", models.Live)
 
     def ready(self) -> models.Ready:
         """Whether the deployment can serve (its database and Redis answer)."""
