@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= 2
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install lock dev test lint typecheck pytest clean bench bench-quick soak screenshots
+.PHONY: install lock dev test lint typecheck pytest clean bench bench-quick soak screenshots client
 
 install: $(STAMP)
 
@@ -64,3 +64,8 @@ soak: install
 # docs/screenshots/*.png: the console and the portal on `herald dev` with an example.
 screenshots: install $(CHROMIUM)
 	$(BIN)/python docs/screenshots.py
+
+# The client's generated code (models from the OpenAPI document, the sync client from the
+# async one); tests/test_client.py fails when the committed files differ from this.
+client: install
+	$(BIN)/python clients/python/generate.py

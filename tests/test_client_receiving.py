@@ -288,3 +288,32 @@ async def test_listen_shows_each_webhook_verified_and_tail_follows_deliveries(
         for process in (listen, tail):
             process.terminate()
             await process.wait()
+
+
+async def test_the_quick_start_listens_for_a_queue_and_cleans_up(stack: Stack) -> None:
+    """README's quick start after `make dev`: a queue, `herald listen --queue`, a send."""
+    queue_id = (await ok(stack, "queues", "create", "quick-start", "-q")).strip()
+    port = free_port()
+    env = {**os.environ, "HERALD_URL": stack.url, "HERALD_API_KEY": stack.key}
+    listen = await asyncio.create_subprocess_exec(
+        HERALD,
+        "listen",
+        "--port",
+        str(port),
+        "--queue",
+        queue_id,
+        "--json",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert listen.stderr is not None and listen.stdout is not None
+        await _lines_until(listen.stderr, lambda lines: any("listening on" in x for x in lines))
+        await ok(stack, "send", queue_id, stdin=b'{"hello": "world"}')
+        webhook = json.loads((await _lines_until(listen.stdout, lambda lines: lines))[0])
+        assert webhook["signature"] == "verified" and webhook["body"] == '{"hello": "world"}'
+    finally:
+        listen.terminate()
+        await listen.wait()
+    assert json.loads(await ok(stack, "listeners", "ls", queue_id, "--json")) == []

@@ -36,10 +36,12 @@ COLOURS = {"delivered": "32", "failed": "31", "cancelled": "31", "pending": "33"
 
 
 class Output:
-    """Tables for people, JSON (one document, or one line per event) for scripts."""
+    """Tables for people, JSON (one document, or one line per event) for scripts, or
+    (`quiet`) just the id of what was created."""
 
-    def __init__(self, as_json: bool) -> None:
+    def __init__(self, as_json: bool, quiet: bool = False) -> None:
         self.as_json = as_json
+        self.quiet = quiet
         self.colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
     def value(self, value: Any) -> None:
@@ -195,8 +197,20 @@ def secret(herald: Herald, out: Output, args: argparse.Namespace) -> None:
     out.value({"secret": value} if out.as_json else value)
 
 
-def listen(_: Herald | None, out: Output, args: argparse.Namespace) -> None:
-    serve(args.host, args.port, args.secret, as_json=out.as_json, status=args.status)
+def listen(herald: Herald | None, out: Output, args: argparse.Namespace) -> None:
+    """The local receiver; with --queue it also registers itself as a listener of that
+    queue (verifying with the listener's own secret) and removes it when stopped."""
+    if args.queue is None or herald is None:
+        serve(args.host, args.port, args.secret, as_json=out.as_json, status=args.status)
+        return
+    url = f"http://{args.host}:{args.port}/"
+    listener = herald.create_listener(args.queue, f"herald listen :{args.port}", notify_url=url)
+    print(f"listener {listener.id} of queue {args.queue} delivers here", file=sys.stderr)
+    try:
+        secret = herald.get_secret(args.queue, listener.id)
+        serve(args.host, args.port, secret, as_json=out.as_json, status=args.status)
+    finally:
+        herald.delete_listener(args.queue, listener.id)
 
 
 # --- Helpers -----------------------------------------------------------------------------
@@ -232,9 +246,12 @@ def _listener_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _show(value: Any, out: Output) -> Any:
-    """A created or changed resource: itself as JSON, else its fields a line each."""
+    """A created or changed resource: itself as JSON, its id (quiet), else its fields a
+    line each."""
     if out.as_json:
         return value
+    if out.quiet:
+        return value.id
     fields = msgspec.structs.asdict(value)
     width = max(len(name) for name in fields)
     shown = {name: v for name, v in fields.items() if not name.startswith("field_")}
@@ -306,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-key", default=os.environ.get("HERALD_API_KEY"), help="(HERALD_API_KEY)"
     )
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
+    common.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the id of what is created"
+    )
     parser = argparse.ArgumentParser(
         prog="herald",
         description="Herald's command line. Server verbs: " + ", ".join(SERVER_VERBS) + ".",
@@ -390,6 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--port", type=int, default=9000)
     command.add_argument("--host", default="127.0.0.1")
     command.add_argument("--secret", help="whsec_...: check each webhook's signature")
+    command.add_argument(
+        "--queue", help="register a listener of this queue that delivers here, until stopped"
+    )
     command.add_argument("--status", type=int, default=200, help="the status to answer")
     return parser
 
@@ -400,9 +423,9 @@ def main(argv: list[str] | None = None) -> int:
         return _server(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    out = Output(args.json)
+    out = Output(args.json, args.quiet)
     try:
-        if args.run is listen:
+        if args.run is listen and args.queue is None:
             listen(None, out, args)
             return 0
         if not args.api_key:

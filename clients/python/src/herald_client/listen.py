@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import sys
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -76,6 +77,10 @@ def serve(host: str, port: int, secret: str | None, *, as_json: bool, status: in
         def log_message(self, format: str, *args: Any) -> None:
             pass  # each webhook is printed above; no access log
 
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM ends it as Ctrl-C does (cleanups run)
+
+    signal.signal(signal.SIGTERM, stop)
     server = ThreadingHTTPServer((host, port), Handler)
     print(f"listening on http://{host}:{server.server_port}/ (Ctrl-C stops)", file=sys.stderr)
     sys.stderr.flush()
