@@ -138,6 +138,7 @@ async def test_the_sync_client_covers_a_queues_life(stack: Stack) -> None:
             filter_types=["invoice.*"],
         )
         assert listener.headers == {"X-Tenant": "acme"}
+        assert (await in_thread(herald.get_listener, queue.id, listener.id)).name == "erp"
         assert await in_thread(herald.test_filter, queue.id, listener.id, {}, "invoice.paid")
         assert not await in_thread(herald.test_filter, queue.id, listener.id, {}, "refund.made")
 
@@ -304,3 +305,21 @@ async def test_ingest_is_retried_with_one_idempotency_key_and_stored_once(stack:
         with pytest.raises(Unavailable) as refused:
             await herald.send(queue.id, b"{}")
     assert refused.value.status == 503 and len(seen) == 3
+
+
+async def test_send_all_splits_any_number_of_items_into_requests_within_the_limits(
+    stack: Stack,
+) -> None:
+    async with AsyncHerald(stack.url, stack.key) as herald:
+        queue = await herald.create_queue("client-send-all")
+        items = ({"n": n} for n in range(12_345))  # a generator: read as it goes
+        results = await herald.send_all(queue.id, items, wait=True)
+        assert [r.accepted for r in results] == [10_000, 2_345]
+        assert len({r.batch_id for r in results}) == 2
+        big = [f'"{letter * 1_040_000}"' for letter in "vwxyz"]  # each under 1 MiB
+        sized = await herald.send_all(queue.id, big)
+        assert [r.accepted for r in sized] == [4, 1]  # 4 MiB a request at most
+        total = 0
+        async for _ in herald.list_messages(queue.id):
+            total += 1
+        assert total == 12_345 + 5

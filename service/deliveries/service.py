@@ -135,7 +135,7 @@ class DeliveryService:
         longest = self.settings.replay_max_window_s
         if (until - request.since).total_seconds() > longest:
             raise invalid_field(
-                "since", f"a replay covers at most {longest / 86400:g} days"
+                "since", f"a replay covers at most {_duration(longest)}"
             )
         most = self.settings.replay_max_messages
         if await self.repository.window_size(queue_id, request.since, until, most + 1) > most:
@@ -182,3 +182,12 @@ class DeliveryService:
                 if selection.wants(row.event_type, document):
                     wanted.append(row.id)
         return wanted
+
+
+def _duration(seconds: float) -> str:
+    """`31 days`, `1 hour`, `90 s`: a limit as a person reads it."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds:g} s"

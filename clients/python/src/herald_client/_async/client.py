@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -23,6 +23,8 @@ INGEST_RETRIES = 4  # tries after the first, for 429, 503 and lost connections
 RETRY_WAIT_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # when the answer names no Retry-After
 MAX_RETRY_WAIT_S = 30.0
 PAGE_SIZE = 100
+MAX_ITEMS = 10_000  # items a request may hold
+MAX_BYTES = 4 * 1024 * 1024  # a request's body, under Herald's 5 MiB
 JSON = "application/json"
 
 
@@ -195,15 +197,7 @@ class AsyncHerald:
         """One message per item, sent as NDJSON in one request (at most 10,000 items):
         bytes and str items are sent as they are (one JSON document each), anything else
         encoded as JSON. Each item is accepted or rejected alone."""
-        lines = [
-            item.encode()
-            if isinstance(item, str)
-            else item
-            if isinstance(item, bytes)
-            else msgspec.json.encode(item)
-            for item in items
-        ]
-        raw = b"\n".join(lines) + b"\n"
+        raw = b"\n".join(_line(item) for item in items) + b"\n"
         return await self._ingest(
             queue_id,
             raw,
@@ -214,6 +208,27 @@ class AsyncHerald:
             idempotency_key,
             {},
         )
+
+    async def send_all(
+        self,
+        queue_id: str,
+        items: Iterable[Any],
+        *,
+        event_type: str | None = None,
+        wait: bool = False,
+        gzip_body: bool = False,
+    ) -> list[models.IngestResult | models.IngestAccepted]:
+        """Any number of items (an iterable, read as it goes), as NDJSON requests within
+        Herald's limits (10,000 items, 4 MiB each), one after the other, each with its own
+        Idempotency-Key; one result per request."""
+        results = []
+        for chunk in _chunks(items):
+            results.append(
+                await self._ingest(
+                    queue_id, chunk, "application/x-ndjson", event_type, wait, gzip_body, None, {}
+                )
+            )
+        return results
 
     async def _ingest(
         self,
@@ -446,6 +461,30 @@ def _body(kind: type[Any], fields: Mapping[str, Any]) -> Any:
         return msgspec.convert(dict(fields), kind, strict=False)
     except msgspec.ValidationError as exc:
         raise ValueError(str(exc)) from exc
+
+
+def _line(item: Any) -> bytes:
+    """An NDJSON line: bytes and str as they are, anything else as JSON."""
+    if isinstance(item, bytes):
+        return item
+    if isinstance(item, str):
+        return item.encode()
+    return msgspec.json.encode(item)
+
+
+def _chunks(items: Iterable[Any]) -> Iterator[bytes]:
+    """NDJSON bodies of at most MAX_ITEMS lines and (unless one line is larger) MAX_BYTES."""
+    lines: list[bytes] = []
+    size = 0
+    for item in items:
+        line = _line(item) + b"\n"
+        if lines and (len(lines) == MAX_ITEMS or size + len(line) > MAX_BYTES):
+            yield b"".join(lines)
+            lines, size = [], 0
+        lines.append(line)
+        size += len(line)
+    if lines:
+        yield b"".join(lines)
 
 
 def _key() -> str:
