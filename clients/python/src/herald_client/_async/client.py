@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -15,17 +14,21 @@ import httpx
 import msgspec
 
 from herald_client import models
+from herald_client._requests import (
+    DEFAULT_TIMEOUT,
+    INGEST_RETRIES,
+    JSON,
+    MAX_RETRY_WAIT_S,
+    PAGE_SIZE,
+    RETRY_WAIT_S,
+    body_of,
+    ndjson_chunks,
+    ndjson_line,
+    new_idempotency_key,
+)
 from herald_client.errors import HeraldError, RateLimited, Unavailable, error_for
 
 T = TypeVar("T")
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-INGEST_RETRIES = 4  # tries after the first, for 429, 503 and lost connections
-RETRY_WAIT_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # when the answer names no Retry-After
-MAX_RETRY_WAIT_S = 30.0
-PAGE_SIZE = 100
-MAX_ITEMS = 10_000  # items a request may hold
-MAX_BYTES = 4 * 1024 * 1024  # a request's body, under Herald's 5 MiB
-JSON = "application/json"
 
 
 class AsyncHerald:
@@ -68,14 +71,14 @@ class AsyncHerald:
 
     async def create_queue(self, name: str, **fields: Any) -> models.QueueView:
         """`fields`: retention_days, event_type_field, validate_schemas, operational_events."""
-        body = _body(models.QueueCreate, {"name": name, **fields})
+        body = body_of(models.QueueCreate, {"name": name, **fields})
         return (await self._call("POST", "/v1/queues", models.QueueResponse, json=body)).queue
 
     async def get_queue(self, queue_id: str) -> models.QueueView:
         return (await self._call("GET", f"/v1/queues/{queue_id}", models.QueueResponse)).queue
 
     async def update_queue(self, queue_id: str, **changes: Any) -> models.QueueView:
-        body = _body(models.QueueUpdate, changes)
+        body = body_of(models.QueueUpdate, changes)
         path = f"/v1/queues/{queue_id}"
         return (await self._call("PATCH", path, models.QueueResponse, json=body)).queue
 
@@ -97,7 +100,7 @@ class AsyncHerald:
         schema: dict[str, Any] | None = None,
     ) -> models.EventTypeView:
         fields = {"description": description, "schema": schema}
-        body = _body(models.EventTypeRegistration, {k: v for k, v in fields.items() if v})
+        body = body_of(models.EventTypeRegistration, {k: v for k, v in fields.items() if v})
         path = f"/v1/queues/{queue_id}/event-types/{name}"
         return (await self._call("PUT", path, models.EventTypeResponse, json=body)).event_type
 
@@ -114,7 +117,7 @@ class AsyncHerald:
     async def create_listener(self, queue_id: str, name: str, **fields: Any) -> models.ListenerView:
         """`fields` as the API takes them: notify_url, liveness_url, headers, filter_types,
         filter, max_attempts, retry_schedule_s, ordered, rate_limit_per_s, enabled, kafka..."""
-        body = _body(models.ListenerCreate, {"name": name, **fields})
+        body = body_of(models.ListenerCreate, {"name": name, **fields})
         path = f"/v1/queues/{queue_id}/listeners"
         return (await self._call("POST", path, models.ListenerResponse, json=body)).listener
 
@@ -126,7 +129,7 @@ class AsyncHerald:
         self, queue_id: str, listener_id: str, **changes: Any
     ) -> models.ListenerView:
         """Only the fields given change; None clears an optional one."""
-        body = _body(models.ListenerUpdate, changes)
+        body = body_of(models.ListenerUpdate, changes)
         path = f"/v1/queues/{queue_id}/listeners/{listener_id}"
         return (await self._call("PATCH", path, models.ListenerResponse, json=body)).listener
 
@@ -147,7 +150,7 @@ class AsyncHerald:
     ) -> bool:
         """Whether the listener would get a message with this JSON payload (and type)."""
         fields = {"payload": payload, "event_type": event_type}
-        body = _body(models.FilterTest, {k: v for k, v in fields.items() if v is not None})
+        body = body_of(models.FilterTest, {k: v for k, v in fields.items() if v is not None})
         path = f"/v1/queues/{queue_id}/listeners/{listener_id}/filter/test"
         return (await self._call("POST", path, models.FilterVerdict, json=body)).matches
 
@@ -197,7 +200,7 @@ class AsyncHerald:
         """One message per item, sent as NDJSON in one request (at most 10,000 items):
         bytes and str items are sent as they are (one JSON document each), anything else
         encoded as JSON. Each item is accepted or rejected alone."""
-        raw = b"\n".join(_line(item) for item in items) + b"\n"
+        raw = b"\n".join(ndjson_line(item) for item in items) + b"\n"
         return await self._ingest(
             queue_id,
             raw,
@@ -222,7 +225,7 @@ class AsyncHerald:
         Herald's limits (10,000 items, 4 MiB each), one after the other, each with its own
         Idempotency-Key; one result per request."""
         results = []
-        for chunk in _chunks(items):
+        for chunk in ndjson_chunks(items):
             results.append(
                 await self._ingest(
                     queue_id, chunk, "application/x-ndjson", event_type, wait, gzip_body, None, {}
@@ -243,7 +246,10 @@ class AsyncHerald:
     ) -> models.IngestResult | models.IngestAccepted:
         """Sends with one Idempotency-Key for every try, so a retry after a lost answer
         stores nothing twice; retries 429 and 503 after their Retry-After."""
-        headers = {"Content-Type": content_type, "Idempotency-Key": idempotency_key or _key()}
+        headers = {
+            "Content-Type": content_type,
+            "Idempotency-Key": idempotency_key or new_idempotency_key(),
+        }
         if event_type is not None:
             headers["Herald-Event-Type"] = event_type
         if wait:
@@ -324,7 +330,7 @@ class AsyncHerald:
         """Sends again what the listener did not get (`status="failed"`) or everything
         (`"all"`) among the messages received in [since, until)."""
         fields = {"since": since, "until": until, "status": status}
-        body = _body(models.ReplayRequest, {k: v for k, v in fields.items() if v is not None})
+        body = body_of(models.ReplayRequest, {k: v for k, v in fields.items() if v is not None})
         path = f"/v1/queues/{queue_id}/listeners/{listener_id}/replay"
         return await self._call("POST", path, models.ReplayAccepted, json=body)
 
@@ -359,7 +365,7 @@ class AsyncHerald:
 
     async def create_inlet(self, queue_id: str, name: str) -> models.InletView:
         """The new inlet, with its `url` (holding its token): shown only now."""
-        body = _body(models.InletCreate, {"name": name})
+        body = body_of(models.InletCreate, {"name": name})
         path = f"/v1/queues/{queue_id}/inlets"
         return (await self._call("POST", path, models.InletResponse, json=body)).inlet
 
@@ -393,7 +399,7 @@ class AsyncHerald:
 
     async def create_api_key(self, name: str, scopes: list[str]) -> models.ApiKeyRead:
         """The new key, with its secret `key`: shown only now."""
-        body = _body(models.ApiKeyCreate, {"name": name, "scopes": scopes})
+        body = body_of(models.ApiKeyCreate, {"name": name, "scopes": scopes})
         return (await self._call("POST", "/v1/api-keys", models.ApiKeyResponse, json=body)).api_key
 
     async def revoke_api_key(self, key_id: str) -> None:
@@ -401,7 +407,7 @@ class AsyncHerald:
 
     async def create_portal_session(self, queue_id: str, **fields: Any) -> models.PortalSessionView:
         """`fields`: listener_ids, capabilities, expires_in_s, branding."""
-        body = _body(models.PortalSessionCreate, {"queue_id": queue_id, **fields})
+        body = body_of(models.PortalSessionCreate, {"queue_id": queue_id, **fields})
         response = await self._call(
             "POST", "/v1/portal-sessions", models.PortalSessionResponse, json=body
         )
@@ -449,46 +455,6 @@ class AsyncHerald:
         if response.status_code >= 400:
             raise error_for(response)
         return response
-
-
-def _body(kind: type[Any], fields: Mapping[str, Any]) -> Any:
-    """`fields` checked against the request model as the API will check them: an unknown
-    field is a TypeError, a wrong value a ValueError naming the field."""
-    unknown = set(fields) - set(kind.__struct_fields__)
-    if unknown:
-        raise TypeError(f"{kind.__name__} has no field {', '.join(sorted(unknown))}")
-    try:
-        return msgspec.convert(dict(fields), kind, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ValueError(str(exc)) from exc
-
-
-def _line(item: Any) -> bytes:
-    """An NDJSON line: bytes and str as they are, anything else as JSON."""
-    if isinstance(item, bytes):
-        return item
-    if isinstance(item, str):
-        return item.encode()
-    return msgspec.json.encode(item)
-
-
-def _chunks(items: Iterable[Any]) -> Iterator[bytes]:
-    """NDJSON bodies of at most MAX_ITEMS lines and (unless one line is larger) MAX_BYTES."""
-    lines: list[bytes] = []
-    size = 0
-    for item in items:
-        line = _line(item) + b"\n"
-        if lines and (len(lines) == MAX_ITEMS or size + len(line) > MAX_BYTES):
-            yield b"".join(lines)
-            lines, size = [], 0
-        lines.append(line)
-        size += len(line)
-    if lines:
-        yield b"".join(lines)
-
-
-def _key() -> str:
-    return f"herald-client-{uuid.uuid4()}"
 
 
 __all__ = ["AsyncHerald", "HeraldError"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -14,17 +13,21 @@ import httpx
 import msgspec
 
 from herald_client import models
+from herald_client._requests import (
+    DEFAULT_TIMEOUT,
+    INGEST_RETRIES,
+    JSON,
+    MAX_RETRY_WAIT_S,
+    PAGE_SIZE,
+    RETRY_WAIT_S,
+    body_of,
+    ndjson_chunks,
+    ndjson_line,
+    new_idempotency_key,
+)
 from herald_client.errors import HeraldError, RateLimited, Unavailable, error_for
 
 T = TypeVar("T")
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-INGEST_RETRIES = 4  # tries after the first, for 429, 503 and lost connections
-RETRY_WAIT_S = (0.5, 1.0, 2.0, 4.0, 8.0)  # when the answer names no Retry-After
-MAX_RETRY_WAIT_S = 30.0
-PAGE_SIZE = 100
-MAX_ITEMS = 10_000  # items a request may hold
-MAX_BYTES = 4 * 1024 * 1024  # a request's body, under Herald's 5 MiB
-JSON = "application/json"
 
 
 class Herald:
@@ -67,14 +70,14 @@ class Herald:
 
     def create_queue(self, name: str, **fields: Any) -> models.QueueView:
         """`fields`: retention_days, event_type_field, validate_schemas, operational_events."""
-        body = _body(models.QueueCreate, {"name": name, **fields})
+        body = body_of(models.QueueCreate, {"name": name, **fields})
         return (self._call("POST", "/v1/queues", models.QueueResponse, json=body)).queue
 
     def get_queue(self, queue_id: str) -> models.QueueView:
         return (self._call("GET", f"/v1/queues/{queue_id}", models.QueueResponse)).queue
 
     def update_queue(self, queue_id: str, **changes: Any) -> models.QueueView:
-        body = _body(models.QueueUpdate, changes)
+        body = body_of(models.QueueUpdate, changes)
         path = f"/v1/queues/{queue_id}"
         return (self._call("PATCH", path, models.QueueResponse, json=body)).queue
 
@@ -96,7 +99,7 @@ class Herald:
         schema: dict[str, Any] | None = None,
     ) -> models.EventTypeView:
         fields = {"description": description, "schema": schema}
-        body = _body(models.EventTypeRegistration, {k: v for k, v in fields.items() if v})
+        body = body_of(models.EventTypeRegistration, {k: v for k, v in fields.items() if v})
         path = f"/v1/queues/{queue_id}/event-types/{name}"
         return (self._call("PUT", path, models.EventTypeResponse, json=body)).event_type
 
@@ -113,7 +116,7 @@ class Herald:
     def create_listener(self, queue_id: str, name: str, **fields: Any) -> models.ListenerView:
         """`fields` as the API takes them: notify_url, liveness_url, headers, filter_types,
         filter, max_attempts, retry_schedule_s, ordered, rate_limit_per_s, enabled, kafka..."""
-        body = _body(models.ListenerCreate, {"name": name, **fields})
+        body = body_of(models.ListenerCreate, {"name": name, **fields})
         path = f"/v1/queues/{queue_id}/listeners"
         return (self._call("POST", path, models.ListenerResponse, json=body)).listener
 
@@ -125,7 +128,7 @@ class Herald:
         self, queue_id: str, listener_id: str, **changes: Any
     ) -> models.ListenerView:
         """Only the fields given change; None clears an optional one."""
-        body = _body(models.ListenerUpdate, changes)
+        body = body_of(models.ListenerUpdate, changes)
         path = f"/v1/queues/{queue_id}/listeners/{listener_id}"
         return (self._call("PATCH", path, models.ListenerResponse, json=body)).listener
 
@@ -146,7 +149,7 @@ class Herald:
     ) -> bool:
         """Whether the listener would get a message with this JSON payload (and type)."""
         fields = {"payload": payload, "event_type": event_type}
-        body = _body(models.FilterTest, {k: v for k, v in fields.items() if v is not None})
+        body = body_of(models.FilterTest, {k: v for k, v in fields.items() if v is not None})
         path = f"/v1/queues/{queue_id}/listeners/{listener_id}/filter/test"
         return (self._call("POST", path, models.FilterVerdict, json=body)).matches
 
@@ -196,7 +199,7 @@ class Herald:
         """One message per item, sent as NDJSON in one request (at most 10,000 items):
         bytes and str items are sent as they are (one JSON document each), anything else
         encoded as JSON. Each item is accepted or rejected alone."""
-        raw = b"\n".join(_line(item) for item in items) + b"\n"
+        raw = b"\n".join(ndjson_line(item) for item in items) + b"\n"
         return self._ingest(
             queue_id, raw, "application/x-ndjson", event_type, wait, gzip_body, idempotency_key, {}
         )
@@ -214,7 +217,7 @@ class Herald:
         Herald's limits (10,000 items, 4 MiB each), one after the other, each with its own
         Idempotency-Key; one result per request."""
         results = []
-        for chunk in _chunks(items):
+        for chunk in ndjson_chunks(items):
             results.append(
                 self._ingest(
                     queue_id, chunk, "application/x-ndjson", event_type, wait, gzip_body, None, {}
@@ -235,7 +238,10 @@ class Herald:
     ) -> models.IngestResult | models.IngestAccepted:
         """Sends with one Idempotency-Key for every try, so a retry after a lost answer
         stores nothing twice; retries 429 and 503 after their Retry-After."""
-        headers = {"Content-Type": content_type, "Idempotency-Key": idempotency_key or _key()}
+        headers = {
+            "Content-Type": content_type,
+            "Idempotency-Key": idempotency_key or new_idempotency_key(),
+        }
         if event_type is not None:
             headers["Herald-Event-Type"] = event_type
         if wait:
@@ -316,7 +322,7 @@ class Herald:
         """Sends again what the listener did not get (`status="failed"`) or everything
         (`"all"`) among the messages received in [since, until)."""
         fields = {"since": since, "until": until, "status": status}
-        body = _body(models.ReplayRequest, {k: v for k, v in fields.items() if v is not None})
+        body = body_of(models.ReplayRequest, {k: v for k, v in fields.items() if v is not None})
         path = f"/v1/queues/{queue_id}/listeners/{listener_id}/replay"
         return self._call("POST", path, models.ReplayAccepted, json=body)
 
@@ -351,7 +357,7 @@ class Herald:
 
     def create_inlet(self, queue_id: str, name: str) -> models.InletView:
         """The new inlet, with its `url` (holding its token): shown only now."""
-        body = _body(models.InletCreate, {"name": name})
+        body = body_of(models.InletCreate, {"name": name})
         path = f"/v1/queues/{queue_id}/inlets"
         return (self._call("POST", path, models.InletResponse, json=body)).inlet
 
@@ -385,7 +391,7 @@ class Herald:
 
     def create_api_key(self, name: str, scopes: list[str]) -> models.ApiKeyRead:
         """The new key, with its secret `key`: shown only now."""
-        body = _body(models.ApiKeyCreate, {"name": name, "scopes": scopes})
+        body = body_of(models.ApiKeyCreate, {"name": name, "scopes": scopes})
         return (self._call("POST", "/v1/api-keys", models.ApiKeyResponse, json=body)).api_key
 
     def revoke_api_key(self, key_id: str) -> None:
@@ -393,7 +399,7 @@ class Herald:
 
     def create_portal_session(self, queue_id: str, **fields: Any) -> models.PortalSessionView:
         """`fields`: listener_ids, capabilities, expires_in_s, branding."""
-        body = _body(models.PortalSessionCreate, {"queue_id": queue_id, **fields})
+        body = body_of(models.PortalSessionCreate, {"queue_id": queue_id, **fields})
         response = self._call(
             "POST", "/v1/portal-sessions", models.PortalSessionResponse, json=body
         )
@@ -439,46 +445,6 @@ class Herald:
         if response.status_code >= 400:
             raise error_for(response)
         return response
-
-
-def _body(kind: type[Any], fields: Mapping[str, Any]) -> Any:
-    """`fields` checked against the request model as the API will check them: an unknown
-    field is a TypeError, a wrong value a ValueError naming the field."""
-    unknown = set(fields) - set(kind.__struct_fields__)
-    if unknown:
-        raise TypeError(f"{kind.__name__} has no field {', '.join(sorted(unknown))}")
-    try:
-        return msgspec.convert(dict(fields), kind, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ValueError(str(exc)) from exc
-
-
-def _line(item: Any) -> bytes:
-    """An NDJSON line: bytes and str as they are, anything else as JSON."""
-    if isinstance(item, bytes):
-        return item
-    if isinstance(item, str):
-        return item.encode()
-    return msgspec.json.encode(item)
-
-
-def _chunks(items: Iterable[Any]) -> Iterator[bytes]:
-    """NDJSON bodies of at most MAX_ITEMS lines and (unless one line is larger) MAX_BYTES."""
-    lines: list[bytes] = []
-    size = 0
-    for item in items:
-        line = _line(item) + b"\n"
-        if lines and (len(lines) == MAX_ITEMS or size + len(line) > MAX_BYTES):
-            yield b"".join(lines)
-            lines, size = [], 0
-        lines.append(line)
-        size += len(line)
-    if lines:
-        yield b"".join(lines)
-
-
-def _key() -> str:
-    return f"herald-client-{uuid.uuid4()}"
 
 
 __all__ = ["Herald", "HeraldError"]
