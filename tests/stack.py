@@ -126,6 +126,12 @@ class Stack:
         await self.wait_ready(url=url)
         return url
 
+    async def start_another_worker(self) -> asyncio.subprocess.Process:
+        """Another worker process on the same servers (its own metrics port)."""
+        process = await self._spawn("workers", HERALD_WORKER_METRICS_PORT=str(free_port()))
+        self.extra_processes.append(process)
+        return process
+
     async def _spawn(self, *module: str, **env: str) -> asyncio.subprocess.Process:
         with (self.log_dir / f"{module[0]}.log").open("ab") as log:
             return await asyncio.create_subprocess_exec(
