@@ -37,9 +37,15 @@ def bodies(count: int) -> list[bytes]:
 
 
 async def held_backlog_rate(
-    bench: Bench, receiver_url: str, listeners: list[dict[str, Any]], messages: int, expect: int
+    bench: Bench,
+    receiver_url: str,
+    listeners: list[dict[str, Any]],
+    messages: int,
+    expect: int,
+    workers: int = 1,
 ) -> float:
-    """Deliveries/s of `expect` receiver hits once `listeners` are enabled with `messages` held."""
+    """Deliveries/s of `expect` receiver hits once `listeners` are enabled with `messages`
+    held, delivered by `workers` worker processes."""
     api, url = await bench.api()
     headers, queue_id = await bench.org(url)
     ids = [
@@ -48,13 +54,13 @@ async def held_backlog_rate(
     ]
     await bench.ingest_ndjson(url, headers, queue_id, bodies(messages))
     await reset_receiver(receiver_url)
-    worker = await bench.worker()
+    processes = [await bench.worker() for _ in range(workers)]
     started = time.perf_counter()
     await bench.enable(url, headers, queue_id, *ids)
     await wait_received(receiver_url, expect, timeout_s=300)
     elapsed = time.perf_counter() - started
     await bench.enable(url, headers, queue_id, *ids, enabled=False)
-    await bench.stop(worker, api)
+    await bench.stop(*processes, api)
     return expect / elapsed
 
 

@@ -307,6 +307,8 @@ def combine(samples: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def met(result: dict[str, Any]) -> bool:
+    if result.get("target") is None:  # figures only
+        return True
     if result.get("baseline") is None:
         return bool(result["value"] <= result["target"])
     ok = result["ratio"] >= result["target"]
@@ -319,6 +321,10 @@ def format_row(name: str, result: dict[str, Any]) -> str:
     runs = result["runs"]
     text = f"{name:16} {result['value']:>10.1f} {result['unit']}"
     text += f" (min {runs['min']:.1f}, max {runs['max']:.1f})"
+    if result.get("target") is None:
+        if result.get("baseline") is not None:
+            text += f"  baseline {result['baseline']:.1f}  ratio {result['ratio']:.2f}"
+        return text + "  (figures only)"
     if result.get("baseline") is not None:
         text += f"  baseline {result['baseline']:.1f}  ratio {result['ratio']:.2f}"
         text += f" (target {result['target']})"

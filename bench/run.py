@@ -27,6 +27,7 @@ from bench.kafka import kafka_listener
 from bench.latency import latency, latency_curve
 from bench.noisy import noisy_tenant
 from bench.routing import routing
+from bench.scale_out import scale_out
 
 RESULTS_DIR = Path(__file__).parent / "results"
 Rows = list[tuple[str, dict[str, Any]]]
@@ -51,6 +52,7 @@ SCENARIOS: dict[str, Callable[[Bench], Awaitable[Rows]]] = {
     "backlog": backlog,
     "noisy-tenant": noisy_tenant,
     "console": console_pages,
+    "scale-out": scale_out,
 }
 MEMORY_TARGETS_MB = {"api": 200, "worker": 250}
 # The two noisiest ratios get more runs in a full run of 3 or more: their single runs

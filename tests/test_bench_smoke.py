@@ -11,7 +11,7 @@ from pathlib import Path
 
 SCENARIO_ROWS = {
     "ingest-single", "ingest-batch", "ingest-filtered", "ingest-validated", "deliver-1", "fanout-10", "isolation", "kafka", "latency",
-    "backlog-ingest", "backlog-deliver", "noisy-tenant", "noisy-tenant-ingest", "console-pages", "memory-api", "memory-worker",
+    "backlog-ingest", "backlog-deliver", "noisy-tenant", "noisy-tenant-ingest", "console-pages", "scale-out", "memory-api", "memory-worker",
 }  # fmt: skip
 
 
