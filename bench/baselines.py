@@ -2,6 +2,7 @@
 they compete with the same servers for the same CPU, on the same event loop:
 
     python -m bench.baselines http URL COUNT       # raw aiohttp client, 64 at a time
+    python -m bench.baselines reqwest URL COUNT    # raw pyreqwest client, 64 at a time
     python -m bench.baselines kafka BOOTSTRAP TOPIC COUNT   # raw batched aiokafka producer
 
 Each prints its rate (per second) on stdout.
@@ -38,6 +39,31 @@ async def raw_delivery_loop(url: str, count: int) -> float:
                     url, data=BODY_300 % n, headers={"content-type": "application/json"}
                 ) as r:
                     await r.read()
+
+        warm_up = iter(range(min(WARM_UP, count)))
+        await asyncio.gather(*(sender(warm_up) for _ in range(64)))
+        todo = iter(range(count))
+        started = time.perf_counter()
+        await asyncio.gather(*(sender(todo) for _ in range(64)))
+        return count / (time.perf_counter() - started)
+
+
+async def raw_reqwest_loop(url: str, count: int) -> float:
+    """The same loop with pyreqwest (reqwest and hyper, in Rust), the candidate client."""
+    from pyreqwest.client import ClientBuilder
+
+    client = ClientBuilder().max_connections(64).build()
+    async with client:
+
+        async def sender(todo: Iterator[int]) -> None:
+            for n in todo:
+                request = (
+                    client.post(url)
+                    .body_bytes(BODY_300 % n)
+                    .header("content-type", "application/json")
+                    .build()
+                )
+                await (await request.send()).bytes()
 
         warm_up = iter(range(min(WARM_UP, count)))
         await asyncio.gather(*(sender(warm_up) for _ in range(64)))
@@ -85,6 +111,8 @@ def main(argv: list[str]) -> None:
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
         if kind == "http":
             rate = runner.run(raw_delivery_loop(args[0], int(args[1])))
+        elif kind == "reqwest":
+            rate = runner.run(raw_reqwest_loop(args[0], int(args[1])))
         else:
             rate = runner.run(raw_producer_rate(args[0], args[1], int(args[2])))
     print(rate)
