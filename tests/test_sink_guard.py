@@ -1,4 +1,5 @@
-"""The egress's connect-time SSRF guard, with a resolver that lies (DNS rebinding)."""
+"""The egress's connect-time SSRF guard, with a resolver that lies (DNS rebinding), for
+both webhook clients: aiohttp's guarded connector and reqwest's pinned clients."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from service.lib.ssrf import EgressPolicy
 from tests.receiver import Receiver
 from workers.claims import ClaimedDelivery
 from workers.egress import Egress, GuardedResolver
+from workers.egress_pinned import PinnedClients
 from workers.listeners import ListenerConfig
 from workers.sinks.http import HttpSink
+from workers.sinks.reqwest_http import ReqwestSink
 
 
 class FixedResolver(AbstractResolver):
@@ -91,43 +94,62 @@ def delivery() -> ClaimedDelivery:
     )
 
 
-def sink_with(policy: EgressPolicy) -> HttpSink:
-    return HttpSink(Egress(policy, connections=100, per_host=10))
+Sink = HttpSink | ReqwestSink
 
 
-def guarded_sink(inner: AbstractResolver) -> HttpSink:
-    sink = sink_with(EgressPolicy())
-    sink.session.connector._resolver = GuardedResolver(EgressPolicy(), inner)  # type: ignore[union-attr]
+@pytest.fixture(params=["aiohttp", "reqwest"])
+def client(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def sink_with(client: str, policy: EgressPolicy, inner: AbstractResolver | None = None) -> Sink:
+    egress = Egress(policy, connections=100, per_host=10)
+    if client == "reqwest":
+        return ReqwestSink(egress, PinnedClients(GuardedResolver(policy, inner), per_host=10))
+    sink = HttpSink(egress)
+    if inner is not None:
+        sink.session.connector._resolver = GuardedResolver(policy, inner)  # type: ignore[union-attr]
     return sink
 
 
+def guarded_sink(client: str, inner: AbstractResolver) -> Sink:
+    return sink_with(client, EgressPolicy(), inner)
+
+
+async def close(sink: Sink) -> None:
+    await sink.close()
+    await sink.egress.close()
+
+
 async def test_a_name_that_rebinds_to_loopback_is_blocked_at_connect_time(
-    receiver: Receiver,
+    receiver: Receiver, client: str
 ) -> None:
-    sink = guarded_sink(FixedResolver("127.0.0.1"))
+    sink = guarded_sink(client, FixedResolver("127.0.0.1"))
     try:
         result = await sink.send(listener(f"http://innocent.example:{receiver.port}/x"), delivery())
     finally:
-        await sink.egress.close()
+        await close(sink)
     assert result.outcome.error is not None and result.outcome.error.startswith("blocked:")
     assert receiver.received == []
 
 
-async def test_metadata_address_is_blocked_and_dns_failure_is_told_apart() -> None:
-    blocked = guarded_sink(FixedResolver("169.254.169.254"))
-    missing = guarded_sink(FailingResolver())
+async def test_metadata_address_is_blocked_and_dns_failure_is_told_apart(client: str) -> None:
+    blocked = guarded_sink(client, FixedResolver("169.254.169.254"))
+    missing = guarded_sink(client, FailingResolver())
     try:
         refused = await blocked.send(listener("http://metadata.example/latest"), delivery())
         unknown = await missing.send(listener("http://no-such-host.example/"), delivery())
     finally:
-        await blocked.egress.close()
-        await missing.egress.close()
+        await close(blocked)
+        await close(missing)
     assert refused.outcome.error is not None and "metadata" in refused.outcome.error
     assert unknown.outcome.error is not None and unknown.outcome.error.startswith("dns:")
 
 
-async def test_literal_private_addresses_are_blocked_without_connecting(receiver: Receiver) -> None:
-    sink = sink_with(EgressPolicy())
+async def test_literal_private_addresses_are_blocked_without_connecting(
+    receiver: Receiver, client: str
+) -> None:
+    sink = sink_with(client, EgressPolicy())
     try:
         for host in ("127.0.0.1", "[::ffff:127.0.0.1]", "2130706433", "0x7f.1"):
             result = await sink.send(listener(f"http://{host}:{receiver.port}/x"), delivery())
@@ -135,22 +157,24 @@ async def test_literal_private_addresses_are_blocked_without_connecting(receiver
                 "blocked:"
             ), host
     finally:
-        await sink.egress.close()
+        await close(sink)
     assert receiver.received == []
 
 
-async def test_a_redirect_to_an_internal_address_is_not_followed(receiver: Receiver) -> None:
+async def test_a_redirect_to_an_internal_address_is_not_followed(
+    receiver: Receiver, client: str
+) -> None:
     from aiohttp import web
 
     async def redirect(_: web.Request, __: int) -> web.StreamResponse:
         raise web.HTTPFound("http://169.254.169.254/latest/meta-data")
 
     receiver.on("r", redirect)
-    sink = sink_with(EgressPolicy(allow_private=True))
+    sink = sink_with(client, EgressPolicy(allow_private=True))
     try:
         result = await sink.send(listener(receiver.url("r")), delivery())
     finally:
-        await sink.egress.close()
+        await close(sink)
     assert result.outcome.status_code == 302 and not result.outcome.succeeded
     assert len(receiver.received) == 1
 
@@ -172,14 +196,30 @@ async def test_every_socket_is_checked_even_where_no_check_ran_before(receiver: 
 
 
 async def test_networks_the_operator_refuses_are_refused_with_private_targets_allowed(
-    receiver: Receiver,
+    receiver: Receiver, client: str
 ) -> None:
-    sink = sink_with(EgressPolicy(allow_private=True, denied=(ip_network("127.0.0.0/8"),)))
+    policy = EgressPolicy(allow_private=True, denied=(ip_network("127.0.0.0/8"),))
+    sink = sink_with(client, policy)
     try:
         for host in ("127.0.0.1", "localhost"):
             result = await sink.send(listener(f"http://{host}:{receiver.port}/x"), delivery())
             error = result.outcome.error or ""
             assert error.startswith("blocked:") and "127.0.0.0/8" in error, error
     finally:
-        await sink.egress.close()
+        await close(sink)
     assert receiver.received == []
+
+
+async def test_reqwest_connects_only_to_the_address_the_guard_checked(
+    receiver: Receiver,
+) -> None:
+    """A pinned client goes to the checked address for its name: no DNS of its own (the
+    name below exists nowhere else)."""
+    policy = EgressPolicy(allow_private=True)
+    sink = sink_with("reqwest", policy, FixedResolver("127.0.0.1"))
+    try:
+        result = await sink.send(listener(f"http://pinned.invalid:{receiver.port}/p"), delivery())
+    finally:
+        await close(sink)
+    assert result.outcome.status_code == 200, result.outcome
+    assert receiver.at("p")[0].headers["host"] == f"pinned.invalid:{receiver.port}"

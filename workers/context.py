@@ -31,6 +31,19 @@ from workers.sinks.http import HttpSink
 PLANNER_SETTINGS = {"random_page_cost": "1.1"}
 
 
+def webhook_sink(settings: Settings, egress: Egress) -> Sink:
+    if settings.egress_client == "reqwest":
+        from workers.egress import GuardedResolver
+        from workers.egress_pinned import PinnedClients
+        from workers.sinks.reqwest_http import ReqwestSink
+
+        pinned = PinnedClients(
+            GuardedResolver(settings.egress_policy), per_host=settings.egress_connections_per_host
+        )
+        return ReqwestSink(egress, pinned)
+    return HttpSink(egress)
+
+
 @dataclass
 class WorkerContext:
     settings: Settings
@@ -71,7 +84,7 @@ class WorkerContext:
             connections=settings.egress_connections,
             per_host=settings.egress_connections_per_host,
         )
-        sinks: dict[str, Sink] = {"webhook": HttpSink(egress)}
+        sinks: dict[str, Sink] = {"webhook": webhook_sink(settings, egress)}
         if settings.kafka_bootstrap:
             from workers.sinks.kafka import KafkaSink
 

@@ -52,6 +52,18 @@ async def _read_head(stream: aiohttp.StreamReader) -> bytes:
     return head
 
 
+def refused(
+    egress: Egress, target: Target | UnsafeTarget, delivery: ClaimedDelivery
+) -> Outcome | None:
+    """The outcome of an attempt that cannot be made, if this one cannot."""
+    if delivery.body is None:
+        return Outcome(error="payload no longer retained", permanent=True)
+    if isinstance(target, UnsafeTarget):
+        return Outcome(error=f"blocked: {target}")
+    reason = egress.refusal(target)
+    return Outcome(error=f"blocked: {reason}") if reason else None
+
+
 class HttpSink:
     """Sends webhooks through the egress (see workers.egress for what it refuses)."""
 
@@ -73,7 +85,7 @@ class HttpSink:
         started_at = time.time()
         started = time.perf_counter()
         target = listener.notify_target
-        refusal = self._refusal(target, delivery)
+        refusal = refused(self.egress, target, delivery)
         if refusal is not None:
             return SinkResult(refusal, started_at, 0, None)
         assert delivery.body is not None and not isinstance(target, UnsafeTarget)  # refused
@@ -107,15 +119,6 @@ class HttpSink:
             response_body = None
         duration_ms = int((time.perf_counter() - started) * 1000)
         return SinkResult(outcome, started_at, duration_ms, response_body)
-
-    def _refusal(self, target: Target | UnsafeTarget, delivery: ClaimedDelivery) -> Outcome | None:
-        """The outcome of an attempt that cannot be made, if this one cannot."""
-        if delivery.body is None:
-            return Outcome(error="payload no longer retained", permanent=True)
-        if isinstance(target, UnsafeTarget):
-            return Outcome(error=f"blocked: {target}")
-        reason = self.egress.refusal(target)
-        return Outcome(error=f"blocked: {reason}") if reason else None
 
     async def close(self) -> None:
         """The session is the egress's: its owner closes it."""
