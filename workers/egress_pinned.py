@@ -19,6 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from pyreqwest.client import Client, ClientBuilder
+from yarl import URL
 
 from service.lib.targets import Target
 from service.lib.webhook_headers import USER_AGENT
@@ -26,6 +27,7 @@ from workers.egress import GuardedResolver
 
 PIN_TTL_S = 10.0  # as aiohttp's DNS cache in workers/egress.py
 MAX_PINNED = 256  # hosts with a client kept (about 115 KB each); the least recent goes
+MAX_ROUTES = 4096  # listener URLs whose host and port are remembered
 
 
 @dataclass(slots=True)
@@ -39,6 +41,7 @@ class PinnedClients:
         self.resolver = resolver
         self.per_host = per_host
         self._pins: OrderedDict[tuple[str, int], Pin] = OrderedDict()
+        self._routes: dict[URL, tuple[tuple[str, int], str]] = {}
         self._literal = self._builder().build()
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -46,25 +49,35 @@ class PinnedClients:
         """The client to reach `target` with, and the URL to hand it. Raises
         BlockedDestination when the host resolves to a forbidden address, OSError when it
         does not resolve."""
-        url = target.url
         if target.address is not None:
-            return self._literal, str(url.with_host(str(target.address)))
-        port = url.port or (443 if url.scheme == "https" else 80)
-        key = (target.host, port)
-        now = time.monotonic()
+            return self._literal, str(target.url.with_host(str(target.address)))
+        route = self._routes.get(target.url)
+        if route is None:
+            if len(self._routes) >= MAX_ROUTES:
+                self._routes.clear()
+            port = target.url.port or (443 if target.url.scheme == "https" else 80)
+            route = self._routes[target.url] = ((target.host, port), str(target.url))
+        key, url = route
         pin = self._pins.get(key)
+        now = time.monotonic()
         if pin is None or pin.expires <= now:
-            results = await self.resolver.resolve(target.host, port, socket.AF_UNSPEC)
-            address = results[0]["host"]
-            client = self._builder().resolve(target.host, address, port).build()
-            if pin is not None:
-                self._close_later(pin.client)
-            pin = self._pins[key] = Pin(client, now + PIN_TTL_S)
+            pin = await self._pin(key, pin, now)
+        elif len(self._pins) > 1:
+            self._pins.move_to_end(key)
+        return pin.client, url
+
+    async def _pin(self, key: tuple[str, int], old: Pin | None, now: float) -> Pin:
+        host, port = key
+        results = await self.resolver.resolve(host, port, socket.AF_UNSPEC)
+        client = self._builder().resolve(host, results[0]["host"], port).build()
+        if old is not None:
+            self._close_later(old.client)
+        pin = self._pins[key] = Pin(client, now + PIN_TTL_S)
         self._pins.move_to_end(key)
         while len(self._pins) > MAX_PINNED:
             _, oldest = self._pins.popitem(last=False)
             self._close_later(oldest.client)
-        return pin.client, str(url)
+        return pin
 
     def _builder(self) -> ClientBuilder:
         return (

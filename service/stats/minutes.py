@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from itertools import accumulate
 
 import asyncpg
 
@@ -92,34 +94,44 @@ class DeliveryMinutes(PeriodicFlush):
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        self._counts: dict[tuple[uuid.UUID, datetime], list[int]] = {}
+        # (listener, unix minute) -> outcome counts, then one count per response-time
+        # bucket (made cumulative when written): a few operations per attempt.
+        self._counts: dict[tuple[uuid.UUID, int], list[int]] = {}
 
     def add(self, attempts: Iterable[tuple[uuid.UUID, str, float, int]]) -> None:
         """(listener, the delivery's status after the attempt, started at, duration ms)."""
+        outcomes = len(OUTCOMES)
         for listener_id, status, started_at, duration_ms in attempts:
-            key = (listener_id, _minute(started_at))
+            key = (listener_id, int(started_at // 60))
             counts = self._counts.get(key)
             if counts is None:
                 if len(self._counts) >= MAX_PENDING:
                     continue
-                counts = self._counts[key] = [0] * len(_COLUMNS)
+                counts = self._counts[key] = [0] * (len(_COLUMNS) + 1)
             counts[0 if status == DELIVERED else 1 if status == PENDING else 2] += 1
-            for i, bound in enumerate(LATENCY_BOUNDS_MS, start=len(OUTCOMES)):
-                if duration_ms <= bound:
-                    counts[i] += 1
+            counts[outcomes + bisect_left(LATENCY_BOUNDS_MS, duration_ms)] += 1
 
     async def flush(self) -> None:
         if not self._counts:
             return
         counts, self._counts = self._counts, {}
         keys = sorted(counts)
-        columns = [[counts[key][i] for key in keys] for i in range(len(_COLUMNS))]
+        rows = [_cumulative(counts[key]) for key in keys]
+        columns = [[row[i] for row in rows] for i in range(len(_COLUMNS))]
         await self._pool.execute(
             ADD_ATTEMPTS,
             [listener_id for listener_id, _ in keys],
-            [minute for _, minute in keys],
+            [datetime.fromtimestamp(minute * 60, UTC) for _, minute in keys],
             *columns,
         )
+
+
+def _cumulative(counts: list[int]) -> list[int]:
+    """Outcome counts, then le_N: the attempts answered within each bound (the last of
+    `counts`, slower than every bound, is in no le_N)."""
+    outcomes = len(OUTCOMES)
+    buckets = counts[outcomes:-1]
+    return counts[:outcomes] + list(accumulate(buckets))
 
 
 async def purge_old_minutes(pool: asyncpg.Pool) -> None:
