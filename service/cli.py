@@ -116,8 +116,13 @@ def main(argv: list[str] | None = None) -> None:
     the client package's command line (clients/python), which this hands over to."""
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] not in SERVER_VERBS and not argv[0].startswith("-"):
-        from herald_client.cli import main as client_main
-
+        try:
+            from herald_client.cli import main as client_main
+        except ImportError:
+            sys.exit(
+                f"herald {argv[0]}: the everyday verbs come with the client package "
+                "(pip install ./clients/python); this install has the server's only"
+            )
         sys.exit(client_main(argv))
     args = build_parser().parse_args(argv)
     args.run(args)

@@ -139,3 +139,16 @@ def test_migrate_is_idempotent(shared_servers: None) -> None:
 def shared_servers() -> None:
     """The CLI runs against the test servers named by the HERALD_* variables."""
     assert os.environ.get("HERALD_DATABASE_URL")
+
+
+def test_an_everyday_verb_without_the_client_package_says_what_to_install() -> None:
+    """A server installed without herald-client: `herald queues ls` explains, no traceback."""
+    code = (
+        "import sys; sys.modules['herald_client'] = None; "  # as if it were not installed
+        "from service.cli import main; main(['queues', 'ls'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1 and "pip install ./clients/python" in done.stderr
+    assert "Traceback" not in done.stderr
