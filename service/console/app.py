@@ -22,7 +22,9 @@ from service.console.auth import (
     herald_error_page,
     sign_in_first,
 )
-from service.console.controller import ConsolePages, ConsoleSignIn
+from service.console.controller import ConsoleQueues, ConsoleSignIn
+from service.console.keys_controller import ConsoleApiKeys
+from service.console.listener_controller import ConsoleListeners
 from service.console.render import age
 from service.console.security import portal_headers, secure_headers
 from service.errors import HeraldError
@@ -45,7 +47,9 @@ def console_router(settings: Settings) -> Router:
         path="/",
         route_handlers=[
             ConsoleSignIn,
-            ConsolePages,
+            ConsoleQueues,
+            ConsoleListeners,
+            ConsoleApiKeys,
             create_static_files_router(
                 path="/console/static", directories=[HERE / "static"], include_in_schema=False
             ),

@@ -11,12 +11,15 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.response import Redirect, Template
 
-from service.auth import REQUIRED_SCOPE
+from service.auth import REQUIRED_SCOPE, requires
 from service.console.render import html
 from service.console.sessions import COOKIE
 from service.errors import Forbidden, HeraldError
 
 SIGN_IN = "/console/sign-in"
+# What the console's routes need of the signed-in key (its `opt`).
+READ, WRITE, ADMIN = requires("queues:read"), requires("queues:write"), requires("admin")
+MESSAGES = requires("messages:read")
 
 
 class SignInRequired(Exception):

@@ -1,53 +1,39 @@
-"""Console pages: the same domain services as the API, with the signed-in key's organization
-and scopes; every value is rendered by Jinja2 with autoescaping."""
+"""Console pages of an organization's queues: signing in and out, the overview, a queue
+with its inlets and batches, and a message. The same domain services as the API, with the
+signed-in key's organization and scopes; every value is rendered by Jinja2 with
+autoescaping."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Stream, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import SCOPES, Principal, client_address, requires
+from service.auth import Principal, client_address
 from service.batches.controller import download, find_batch, provide_batches
 from service.batches.export import failure_line, message_line
 from service.batches.repository import FAILURES_SQL, MESSAGES_SQL, BatchRepository
-from service.console.auth import error_page
-from service.console.delivery_log import LogFilters
-from service.console.forms import listener_edit, listener_new, queue_new, replay_request
-from service.console.listener_page import ListenerPage, provide_listener_page
+from service.console.auth import MESSAGES, READ, WRITE
+from service.console.forms import Form, queue_new
 from service.console.message_page import MessagePage, provide_message_page
 from service.console.queue_page import QueuePage, provide_queue_page
-from service.console.render import html
+from service.console.render import html, signed_in
 from service.console.sessions import COOKIE, TTL_S
-from service.deliveries.controller import provide_deliveries
-from service.deliveries.service import DeliveryService
-from service.dependencies import after_commit
 from service.errors import NotFound, invalid_field
-from service.keys.cache import ApiKeyCache
-from service.keys.controller import provide_service as provide_keys
-from service.keys.service import ApiKeyService
 from service.lib.ids import AFTER_ALL, parse_id
-from service.lib.pagination import PageRequest, decode_cursor, encode_cursor
-from service.listeners.controller import provide_service as provide_listeners
-from service.listeners.schemas import FilterTest, ListenerUpdate
-from service.listeners.service import ListenerService
+from service.lib.pagination import PageRequest, decode_cursor, encode_cursor, split_page
 from service.queues.controller import provide_service as provide_queues
 from service.queues.service import QueueService
 from service.stats.activity import BACKLOG_CAP, ActivityStats, Window
 
-READ, WRITE, ADMIN = requires("queues:read"), requires("queues:write"), requires("admin")
-MESSAGES = requires("messages:read")
 BATCHES_PAGE = 50
 DOWNLOADS = {"messages": (MESSAGES_SQL, message_line), "failures": (FAILURES_SQL, failure_line)}
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 def provide_activity(db_session: NamedDependency[AsyncSession]) -> ActivityStats:
@@ -87,15 +73,11 @@ class ConsoleSignIn(Controller):
         return response
 
 
-class ConsolePages(Controller):
+class ConsoleQueues(Controller):
     path = "/console"
     include_in_schema = False
     dependencies = {
         "queues": Provide(provide_queues, sync_to_thread=False),
-        "listeners": Provide(provide_listeners, sync_to_thread=False),
-        "deliveries": Provide(provide_deliveries, sync_to_thread=False),
-        "keys": Provide(provide_keys, sync_to_thread=False),
-        "page": Provide(provide_listener_page, sync_to_thread=False),
         "activity": Provide(provide_activity, sync_to_thread=False),
         "queue_page": Provide(provide_queue_page, sync_to_thread=False),
         "batches": Provide(provide_batches, sync_to_thread=False),
@@ -118,7 +100,7 @@ class ConsolePages(Controller):
         window: FromQuery[Window] = "hour",
     ) -> Template:
         org_id = request.user.org_id
-        return _page(
+        return signed_in(
             request,
             "overview.html",
             queues=await queues.page(org_id, PageRequest(limit=1000, after=None)),
@@ -136,18 +118,6 @@ class ConsolePages(Controller):
     ) -> Redirect:
         queue = await queues.create(request.user.org_id, queue_new(data))
         return Redirect(f"/console/queues/{queue.id}", status_code=303)
-
-    @post("/queues/{queue_id:uuid}/listeners", opt=WRITE, status_code=303)
-    async def create_listener(
-        self,
-        request: Request[Principal, Any, Any],
-        queue_id: FromPath[uuid.UUID],
-        data: Form,
-        listeners: NamedDependency[ListenerService],
-    ) -> Redirect:
-        """Adds a listener with the form's fields (the rest default), then shows its page."""
-        listener = await listeners.create(request.user.org_id, queue_id, listener_new(data))
-        return Redirect(f"/console/queues/{queue_id}/listeners/{listener.id}", status_code=303)
 
     @get("/queues/{queue_id:uuid}", opt=READ)
     async def queue(
@@ -186,192 +156,6 @@ class ConsolePages(Controller):
         await queue_page.inlets.delete(request.user.org_id, queue_id, inlet_id)
         return Redirect(f"/console/queues/{queue_id}", status_code=303)
 
-    @get("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}", opt=READ)
-    async def listener(
-        self,
-        request: Request[Principal, Any, Any],
-        queue_id: FromPath[uuid.UUID],
-        listener_id: FromPath[uuid.UUID],
-        page: NamedDependency[ListenerPage],
-        status: FromQuery[str] = "",
-        event_type: FromQuery[str] = "",
-        since: FromQuery[str] = "",
-        until: FromQuery[str] = "",
-        after: FromQuery[str | None] = None,
-        window: FromQuery[Window] = "hour",
-        sent: FromQuery[uuid.UUID | None] = None,
-    ) -> Template:
-        filters = LogFilters(status, event_type, since, until)
-        return await page.render(
-            request, queue_id, listener_id, filters=filters, after=after, window=window, sent=sent
-        )
-
-    @post(
-        "/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/test-message",
-        opt=WRITE,
-        status_code=303,
-    )
-    async def send_test_message(
-        self,
-        request: Request[Principal, Any, Any],
-        queue_id: FromPath[uuid.UUID],
-        listener_id: FromPath[uuid.UUID],
-        data: Form,
-        deliveries: NamedDependency[DeliveryService],
-    ) -> Redirect:
-        """A JSON message for this listener alone; its page then links to it."""
-        payload = data.get("payload", "").strip()
-        try:
-            msgspec.json.decode(payload)
-        except msgspec.DecodeError as exc:
-            raise invalid_field("payload", f"not JSON: {exc}") from exc
-        event_type = data.get("event_type", "").strip() or None
-        message_id = await deliveries.send_test(
-            request.user.org_id, queue_id, listener_id, payload.encode(), event_type
-        )
-        return Redirect(
-            f"/console/queues/{queue_id}/listeners/{listener_id}?sent={message_id}",
-            status_code=303,
-        )
-
-    @post("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/edit", opt=WRITE, status_code=303)
-    async def edit(
-        self,
-        request: Request[Principal, Any, Any],
-        queue_id: FromPath[uuid.UUID],
-        listener_id: FromPath[uuid.UUID],
-        data: Form,
-        listeners: NamedDependency[ListenerService],
-    ) -> Redirect:
-        """Saves the edit form: every field it holds, checked as the API checks them."""
-        await listeners.update(request.user.org_id, queue_id, listener_id, listener_edit(data))
-        return Redirect(f"/console/queues/{queue_id}/listeners/{listener_id}", status_code=303)
-
-    @post("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/replay", opt=WRITE)
-    async def replay(
-        self,
-        request: Request[Principal, Any, Any],
-        queue_id: FromPath[uuid.UUID],
-        listener_id: FromPath[uuid.UUID],
-        data: Form,
-        page: NamedDependency[ListenerPage],
-    ) -> Template:
-        """Counts what a replay of the window would send (`action=preview`), or replays it."""
-        preview = data.get("action") != "replay"
-        count = await page.deliveries.replay(
-            request.user.org_id, queue_id, listener_id, replay_request(data), preview=preview
-        )
-        replayed = {**data, "count": count, "preview": preview}
-        return await page.render(request, queue_id, listener_id, replayed=replayed)
-
-    @post("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/filter-test", opt=READ)
-    async def filter_test(
-        self,
-        request: Request[Principal, Any, Any],
-        queue_id: FromPath[uuid.UUID],
-        listener_id: FromPath[uuid.UUID],
-        data: Form,
-        page: NamedDependency[ListenerPage],
-    ) -> Template:
-        """Whether a payload (and event type) would reach the listener, shown on its page."""
-        event_type = data.get("event_type", "").strip() or None
-        try:
-            payload = msgspec.json.decode(data.get("payload", ""))
-            test = msgspec.convert({"payload": payload, "event_type": event_type}, FilterTest)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            verdict = f"Not tested: {exc}"
-        else:
-            org_id = request.user.org_id
-            if await page.listeners.test_filter(org_id, queue_id, listener_id, test):
-                verdict = "It matches: the listener would get it."
-            else:
-                verdict = "It does not match: the listener would not get it."
-        tested = {"payload": data.get("payload", ""), "event_type": event_type or ""}
-        return await page.render(
-            request, queue_id, listener_id, tested={**tested, "verdict": verdict}
-        )
-
-    @get("/api-keys", opt=ADMIN)
-    async def api_keys(
-        self, request: Request[Principal, Any, Any], keys: NamedDependency[ApiKeyService]
-    ) -> Template:
-        return await _keys_page(request, keys)
-
-    @post("/api-keys", opt=ADMIN)
-    async def create_api_key(
-        self, request: Request[Principal, Any, Any], keys: NamedDependency[ApiKeyService]
-    ) -> Template:
-        form = await request.form()
-        scopes = [scope for scope in form.getall("scopes") if scope in SCOPES]
-        name = str(form.get("name", "")).strip()
-        if not name or not scopes:
-            return await _keys_page(request, keys, error="A key needs a name and a scope.")
-        row, key = await keys.create(request.user.org_id, name[:200], scopes)
-        return await _keys_page(request, keys, created=(row.name, key))
-
-    @post("/api-keys/{key_id:uuid}/revoke", opt=ADMIN, status_code=303)
-    async def revoke_api_key(
-        self,
-        request: Request[Principal, Any, Any],
-        key_id: FromPath[uuid.UUID],
-        keys: NamedDependency[ApiKeyService],
-        db_session: NamedDependency[AsyncSession],
-        state: State,
-    ) -> Redirect:
-        key_hash = await keys.revoke(request.user.org_id, key_id)
-        api_keys: ApiKeyCache = state.api_keys
-        after_commit(db_session, lambda: api_keys.revoked(key_hash))
-        return Redirect("/console/api-keys", status_code=303)
-
-    @post(
-        "/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/enabled", opt=WRITE, status_code=303
-    )
-    async def set_enabled(
-        self,
-        request: Request[Principal, Any, Any],
-        queue_id: FromPath[uuid.UUID],
-        listener_id: FromPath[uuid.UUID],
-        data: Form,
-        listeners: NamedDependency[ListenerService],
-    ) -> Redirect:
-        enabled = data.get("enabled") == "true"
-        await listeners.update(
-            request.user.org_id, queue_id, listener_id, ListenerUpdate(enabled=enabled)
-        )
-        return Redirect(f"/console/queues/{queue_id}/listeners/{listener_id}", status_code=303)
-
-    @post("/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/secret", opt=WRITE)
-    async def secret(
-        self,
-        request: Request[Principal, Any, Any],
-        queue_id: FromPath[uuid.UUID],
-        listener_id: FromPath[uuid.UUID],
-        data: Form,
-        listeners: NamedDependency[ListenerService],
-    ) -> Template:
-        """Reveals the signing secret, or rotates it first (`rotate=true`)."""
-        rotate = data.get("rotate") == "true"
-        listener, secret = await listeners.reveal_secret(
-            request.user.org_id, queue_id, listener_id, rotate=rotate
-        )
-        return _page(request, "secret.html", listener=listener, secret=secret, rotated=rotate)
-
-    @post(
-        "/queues/{queue_id:uuid}/listeners/{listener_id:uuid}/deliveries/{delivery_id:uuid}/retry",
-        opt=WRITE,
-        status_code=303,
-    )
-    async def retry(
-        self,
-        request: Request[Principal, Any, Any],
-        queue_id: FromPath[uuid.UUID],
-        listener_id: FromPath[uuid.UUID],
-        delivery_id: FromPath[uuid.UUID],
-        deliveries: NamedDependency[DeliveryService],
-    ) -> Redirect:
-        await deliveries.retry(request.user.org_id, queue_id, listener_id, delivery_id)
-        return Redirect(f"/console/queues/{queue_id}/messages/{delivery_id}", status_code=303)
-
     @get("/queues/{queue_id:uuid}/batches", opt=MESSAGES)
     async def batches(
         self,
@@ -387,8 +171,9 @@ class ConsolePages(Controller):
         rows = await batches.recent(
             org_id, queue_id, decode_cursor(before) or AFTER_ALL, BATCHES_PAGE
         )
-        older = encode_cursor(rows[BATCHES_PAGE - 1].id) if len(rows) > BATCHES_PAGE else None
-        return _page(request, "batches.html", queue=queue, batches=rows[:BATCHES_PAGE], older=older)
+        shown, next_id = split_page(rows, BATCHES_PAGE)
+        older = encode_cursor(next_id) if next_id else None
+        return signed_in(request, "batches.html", queue=queue, batches=shown, older=older)
 
     @get("/queues/{queue_id:uuid}/batches/{batch_id:uuid}/{part:str}", opt=MESSAGES)
     async def batch_download(
@@ -429,25 +214,8 @@ class ConsolePages(Controller):
         return await message_page.render(request, queue_id, message_id)
 
 
-async def _keys_page(
-    request: Request[Principal, Any, Any],
-    keys: ApiKeyService,
-    created: tuple[str, str] | None = None,
-    error: str | None = None,
-) -> Template:
-    rows = await keys.page(request.user.org_id, PageRequest(1000, None))
-    return _page(request, "api_keys.html", keys=rows, scopes=SCOPES, created=created, error=error)
-
-
-def _page(request: Request[Principal, Any, Any], template: str, **context: Any) -> Template:
-    return html(template, principal=request.user, **context)
-
-
 def _local(path: str) -> str:
     """`path` when it is a console page, else the overview: never a redirect elsewhere."""
     if path.startswith("/console") and not path.startswith("//") and "\\" not in path:
         return path
     return "/console"
-
-
-__all__ = ["ConsolePages", "ConsoleSignIn", "error_page"]

@@ -4,10 +4,12 @@ invalid field is the API's 422 naming it."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar.datastructures import FormMultiDict
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 
 from service.deliveries.schemas import ReplayRequest
 from service.errors import invalid_field
@@ -15,6 +17,8 @@ from service.listeners.schemas import FilterTypes, ListenerCreate, ListenerUpdat
 from service.queues.schemas import QueueCreate
 
 T = TypeVar("T")
+# A form post, as the handlers read it.
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 def listener_edit(form: dict[str, str]) -> ListenerUpdate:

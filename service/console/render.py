@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from litestar import Request
 from litestar.enums import MediaType
 from litestar.response import Template
+
+from service.auth import Principal
+
+
+def signed_in(request: Request[Principal, Any, Any], template: str, **context: Any) -> Template:
+    """A page for the signed-in principal (the header shows what its scopes allow)."""
+    return html(template, principal=request.user, **context)
 
 
 def html(template: str, http_status: int = 200, **context: Any) -> Template:

@@ -134,9 +134,7 @@ class DeliveryService:
             raise invalid_field("until", "must be after since")
         longest = self.settings.replay_max_window_s
         if (until - request.since).total_seconds() > longest:
-            raise invalid_field(
-                "since", f"a replay covers at most {_duration(longest)}"
-            )
+            raise invalid_field("since", f"a replay covers at most {_duration(longest)}")
         most = self.settings.replay_max_messages
         if await self.repository.window_size(queue_id, request.since, until, most + 1) > most:
             raise invalid_field(
