@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import aiohttp
 
@@ -15,7 +16,7 @@ from workers.egress import Egress, connect_failure
 from workers.listeners import ListenerConfig
 from workers.policy import Outcome
 from workers.sinks import SinkResult
-from workers.sinks.deadlines import Deadlines
+from workers.sinks.deadlines import Deadline, Deadlines
 
 RESPONSE_BODY_BYTES = 4096
 
@@ -64,6 +65,51 @@ def refused(
     return Outcome(error=f"blocked: {reason}") if reason else None
 
 
+@dataclass(slots=True)
+class WebhookAttempt:
+    """What every HTTP sink does around its request: refuse what cannot be sent, sign the
+    headers, start the attempt's one deadline (for connect, send and read: socket timeouts
+    alone let a receiver that drips its answer hold the attempt for ever), and turn the
+    outcome into the attempt's result. Plain calls, so the sink's `send` stays one
+    coroutine down to its client."""
+
+    started_at: float
+    started: float
+    target: Target
+    body: bytes
+    headers: dict[str, str]
+    deadline: Deadline
+
+    @classmethod
+    def begin(
+        cls,
+        egress: Egress,
+        deadlines: Deadlines,
+        listener: ListenerConfig,
+        delivery: ClaimedDelivery,
+    ) -> WebhookAttempt | SinkResult:
+        """The attempt to make, or the result of one that cannot be made."""
+        started_at = time.time()
+        started = time.perf_counter()
+        target = listener.notify_target
+        refusal = refused(egress, target, delivery)
+        if refusal is not None:
+            return SinkResult(refusal, started_at, 0, None)
+        assert delivery.body is not None and not isinstance(target, UnsafeTarget)  # refused
+        headers = webhook_headers(listener, delivery, delivery.body, started_at)
+        deadline = deadlines.within(listener.timeout_s)
+        return cls(started_at, started, target, delivery.body, headers, deadline)
+
+    def result(
+        self, listener: ListenerConfig, outcome: Outcome | None, response_body: str | None
+    ) -> SinkResult:
+        if self.deadline.expired or outcome is None:
+            outcome = Outcome(error=f"timeout after {int(listener.timeout_s * 1000)} ms")
+            response_body = None
+        duration_ms = int((time.perf_counter() - self.started) * 1000)
+        return SinkResult(outcome, self.started_at, duration_ms, response_body)
+
+
 class HttpSink:
     """Sends webhooks through the egress (see workers.egress for what it refuses)."""
 
@@ -82,24 +128,16 @@ class HttpSink:
     async def send(self, listener: ListenerConfig, delivery: ClaimedDelivery) -> SinkResult:
         # One coroutine from here to aiohttp: every layer of awaits is paid again each time
         # the attempt resumes.
-        started_at = time.time()
-        started = time.perf_counter()
-        target = listener.notify_target
-        refusal = refused(self.egress, target, delivery)
-        if refusal is not None:
-            return SinkResult(refusal, started_at, 0, None)
-        assert delivery.body is not None and not isinstance(target, UnsafeTarget)  # refused
-        headers = webhook_headers(listener, delivery, delivery.body, started_at)
-        response_body = None
-        # One deadline for connect, send and read: socket timeouts alone let a receiver
-        # that drips its answer hold the attempt for ever.
-        deadline = self.deadlines.within(listener.timeout_s)
+        attempt = WebhookAttempt.begin(self.egress, self.deadlines, listener, delivery)
+        if isinstance(attempt, SinkResult):
+            return attempt
+        outcome, response_body = None, None  # set by the request, unless the deadline ends it
         try:
-            with deadline:
+            with attempt.deadline:
                 async with self.session.post(
-                    target.url,
-                    data=delivery.body,
-                    headers=headers,
+                    attempt.target.url,
+                    data=attempt.body,
+                    headers=attempt.headers,
                     allow_redirects=False,
                 ) as response:
                     body = await _read_head(response.content)
@@ -114,11 +152,7 @@ class HttpSink:
             outcome = Outcome(error=connect_failure(exc))
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             outcome = Outcome(error=f"{type(exc).__name__}: {exc}")
-        if deadline.expired:
-            outcome = Outcome(error=f"timeout after {int(listener.timeout_s * 1000)} ms")
-            response_body = None
-        duration_ms = int((time.perf_counter() - started) * 1000)
-        return SinkResult(outcome, started_at, duration_ms, response_body)
+        return attempt.result(listener, outcome, response_body)
 
     async def close(self) -> None:
         """The session is the egress's: its owner closes it."""

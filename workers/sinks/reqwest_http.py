@@ -4,14 +4,12 @@ instead of aiohttp's guarded connector. Chosen with HERALD_EGRESS_CLIENT=reqwest
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from pyreqwest.exceptions import ConnectError, PyreqwestError
 from pyreqwest.response import ResponseBodyReader
 
 from service.lib.metrics import SSRF_REFUSALS
-from service.lib.ssrf import UnsafeTarget
 from workers.claims import ClaimedDelivery
 from workers.egress import BlockedDestination, Egress
 from workers.egress_pinned import PinnedClients
@@ -19,7 +17,7 @@ from workers.listeners import ListenerConfig
 from workers.policy import Outcome
 from workers.sinks import SinkResult
 from workers.sinks.deadlines import Deadlines
-from workers.sinks.http import RESPONSE_BODY_BYTES, printable, refused, webhook_headers
+from workers.sinks.http import RESPONSE_BODY_BYTES, WebhookAttempt, printable
 
 
 async def _read_head(reader: ResponseBodyReader) -> tuple[bytes, bool]:
@@ -47,23 +45,17 @@ class ReqwestSink:
         return [await self.send(listener, delivery) for delivery in deliveries]
 
     async def send(self, listener: ListenerConfig, delivery: ClaimedDelivery) -> SinkResult:
-        started_at = time.time()
-        started = time.perf_counter()
-        target = listener.notify_target
-        refusal = refused(self.egress, target, delivery)
-        if refusal is not None:
-            return SinkResult(refusal, started_at, 0, None)
-        assert delivery.body is not None and not isinstance(target, UnsafeTarget)
-        headers = webhook_headers(listener, delivery, delivery.body, started_at)
-        response_body = None
-        deadline = self.deadlines.within(listener.timeout_s)
+        attempt = WebhookAttempt.begin(self.egress, self.deadlines, listener, delivery)
+        if isinstance(attempt, SinkResult):
+            return attempt
+        outcome, response_body = None, None  # set by the request, unless the deadline ends it
         try:
-            with deadline:
-                client, url = await self.pinned.client_for(target)
+            with attempt.deadline:
+                client, url = await self.pinned.client_for(attempt.target)
                 request = (
                     client.post(url)
-                    .headers(headers)
-                    .body_bytes(delivery.body)
+                    .headers(attempt.headers)
+                    .body_bytes(attempt.body)
                     .timeout(timedelta(seconds=listener.timeout_s + 1))  # ours ends first
                     .build_streamed()
                 )
@@ -80,14 +72,10 @@ class ReqwestSink:
         except ConnectError as exc:
             outcome = Outcome(error=f"connection failed: {exc}")
         except OSError as exc:  # the name did not resolve
-            outcome = Outcome(error=f"dns: could not resolve {target.host}: {exc}")
+            outcome = Outcome(error=f"dns: could not resolve {attempt.target.host}: {exc}")
         except (PyreqwestError, ValueError) as exc:
             outcome = Outcome(error=f"{type(exc).__name__}: {exc}")
-        if deadline.expired:
-            outcome = Outcome(error=f"timeout after {int(listener.timeout_s * 1000)} ms")
-            response_body = None
-        duration_ms = int((time.perf_counter() - started) * 1000)
-        return SinkResult(outcome, started_at, duration_ms, response_body)
+        return attempt.result(listener, outcome, response_body)
 
     async def close(self) -> None:
         await self.pinned.close()
