@@ -44,13 +44,13 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-# The delivery and egress suites run a second time with the reqwest webhook client.
+# The delivery and egress suites run a second time with the aiohttp webhook client.
 EGRESS_SUITES := tests/test_delivery.py tests/test_egress_vectors.py \
-	tests/faults/test_hostile_receivers.py
+	tests/faults/test_hostile_receivers.py tests/test_poison.py
 
 pytest: install $(CHROMIUM)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
-	HERALD_EGRESS_CLIENT=reqwest $(BIN)/pytest -n $(PYTEST_WORKERS) $(EGRESS_SUITES)
+	HERALD_EGRESS_CLIENT=aiohttp $(BIN)/pytest -n $(PYTEST_WORKERS) $(EGRESS_SUITES)
 
 test: lint typecheck pytest
 

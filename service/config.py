@@ -96,8 +96,8 @@ class Settings(BaseSettings):
     # has more sends under way than the second.
     egress_connections: int = Field(default=1024, ge=1)
     egress_connections_per_host: int = Field(default=256, ge=1)
-    # The webhook sink's HTTP client: aiohttp, or reqwest (pyreqwest: Rust, pinned clients).
-    egress_client: Literal["aiohttp", "reqwest"] = "aiohttp"
+    # The webhook sink's HTTP client: reqwest (pyreqwest: Rust, pinned clients), or aiohttp.
+    egress_client: Literal["reqwest", "aiohttp"] = "reqwest"
     worker_grace_s: float = 10.0
     worker_db_pool_size: int = 20
     # Each worker process serves its own counters here (GET /metrics); 0 turns it off.

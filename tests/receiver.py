@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -39,10 +40,12 @@ class Receiver:
     secrets: dict[str, list[str]] = field(default_factory=dict)
     active: dict[str, int] = field(default_factory=dict)
     peak: dict[str, int] = field(default_factory=dict)
+    tls: ssl.SSLContext | None = None  # serves HTTPS with it when set
     _runner: web.AppRunner | None = None
 
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{name}"
+    def url(self, name: str, host: str = "127.0.0.1") -> str:
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host}:{self.port}/{name}"
 
     def on(self, name: str, behaviour: Behaviour) -> None:
         self.behaviours[name] = behaviour
@@ -58,7 +61,7 @@ class Receiver:
         app.router.add_route("*", "/{name}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self.tls).start()
         return self
 
     async def stop(self) -> None:

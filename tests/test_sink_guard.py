@@ -7,12 +7,14 @@ import socket
 import uuid
 from datetime import UTC, datetime
 from ipaddress import ip_network
+from pathlib import Path
 
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from service.lib.ssrf import EgressPolicy
 from tests.receiver import Receiver
+from tests.tls import make_authority
 from workers.claims import ClaimedDelivery
 from workers.egress import Egress, GuardedResolver
 from workers.egress_pinned import PinnedClients
@@ -223,3 +225,35 @@ async def test_reqwest_connects_only_to_the_address_the_guard_checked(
         await close(sink)
     assert result.outcome.status_code == 200, result.outcome
     assert receiver.at("p")[0].headers["host"] == f"pinned.invalid:{receiver.port}"
+
+
+async def test_a_receiver_whose_certificate_is_not_trusted_gets_nothing(
+    tmp_path: Path, client: str
+) -> None:
+    receiver = await Receiver(tls=make_authority(tmp_path).server).start()
+    sink = sink_with(client, EgressPolicy(allow_private=True))
+    try:
+        result = await sink.send(listener(receiver.url("t", host="localhost")), delivery())
+    finally:
+        await close(sink)
+        await receiver.stop()
+    error = result.outcome.error or ""
+    assert "certificate" in error.lower(), result.outcome
+    assert receiver.received == []
+
+
+async def test_reqwest_trusts_the_authorities_in_ssl_cert_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As aiohttp's OpenSSL does when the worker starts: an operator's private CA works."""
+    authority = make_authority(tmp_path)
+    receiver = await Receiver(tls=authority.server).start()
+    monkeypatch.setenv("SSL_CERT_FILE", str(authority.ca_file))
+    sink = sink_with("reqwest", EgressPolicy(allow_private=True))
+    try:
+        result = await sink.send(listener(receiver.url("t", host="localhost")), delivery())
+    finally:
+        await close(sink)
+        await receiver.stop()
+    assert result.outcome.status_code == 200, result.outcome
+    assert len(receiver.at("t")) == 1

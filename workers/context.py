@@ -18,12 +18,14 @@ from service.lib.secrets import SecretBox
 from service.secret_keys import check_secret_key
 from service.stats.minutes import DeliveryMinutes
 from workers.bodies import BodyBudget
-from workers.egress import Egress
+from workers.egress import Egress, GuardedResolver
+from workers.egress_pinned import PinnedClients
 from workers.fair_share import FairShare
 from workers.metrics_server import serve_metrics
 from workers.recorder import Recorder
 from workers.sinks import Sink
 from workers.sinks.http import HttpSink
+from workers.sinks.reqwest_http import ReqwestSink
 
 # Every worker statement finds its rows by key, in tables that stay in memory while they
 # are hot: at the default random_page_cost of 4 the planner chose to scan all 100,000
@@ -32,16 +34,12 @@ PLANNER_SETTINGS = {"random_page_cost": "1.1"}
 
 
 def webhook_sink(settings: Settings, egress: Egress) -> Sink:
-    if settings.egress_client == "reqwest":
-        from workers.egress import GuardedResolver
-        from workers.egress_pinned import PinnedClients
-        from workers.sinks.reqwest_http import ReqwestSink
-
-        pinned = PinnedClients(
-            GuardedResolver(settings.egress_policy), per_host=settings.egress_connections_per_host
-        )
-        return ReqwestSink(egress, pinned)
-    return HttpSink(egress)
+    if settings.egress_client == "aiohttp":
+        return HttpSink(egress)
+    pinned = PinnedClients(
+        GuardedResolver(settings.egress_policy), per_host=settings.egress_connections_per_host
+    )
+    return ReqwestSink(egress, pinned)
 
 
 @dataclass

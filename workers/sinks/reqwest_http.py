@@ -1,12 +1,13 @@
-"""The webhook sink on reqwest (pyreqwest): the same requests, headers, deadline and
-4 KiB reading as workers/sinks/http.py, through pinned clients (workers/egress_pinned.py)
-instead of aiohttp's guarded connector. Chosen with HERALD_EGRESS_CLIENT=reqwest."""
+"""The webhook sink on reqwest (pyreqwest), the default: the same requests, headers,
+deadline and 4 KiB reading as workers/sinks/http.py (aiohttp, HERALD_EGRESS_CLIENT=aiohttp),
+through pinned clients (workers/egress_pinned.py) instead of aiohttp's guarded connector."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from pyreqwest.exceptions import ConnectError, PyreqwestError
+from pyreqwest.http import HeaderMap
 from pyreqwest.response import ResponseBodyReader
 
 from service.lib.metrics import SSRF_REFUSALS
@@ -29,6 +30,15 @@ async def _read_head(reader: ResponseBodyReader) -> tuple[bytes, bool]:
             return head, True
         head += bytes(chunk)
     return head, False
+
+
+def _retry_after(headers: HeaderMap) -> str | None:
+    """The Retry-After header; None when absent or not text (reqwest refuses to decode a
+    value with bytes outside visible ASCII, and no valid Retry-After has any)."""
+    try:
+        return headers.get("retry-after")
+    except ValueError:
+        return None
 
 
 class ReqwestSink:
@@ -63,7 +73,7 @@ class ReqwestSink:
                     body, _ = await _read_head(response.body_reader)
                     outcome = Outcome(
                         status_code=response.status,
-                        retry_after=response.headers.get("retry-after"),
+                        retry_after=_retry_after(response.headers),
                     )
                     response_body = printable(body)
         except BlockedDestination as exc:
