@@ -1,6 +1,7 @@
 """Delivery scenarios. One worker process throughout.
 
-deliver-1   one listener, against a raw aiohttp client posting the same bodies
+deliver-1   one listener, against a raw aiohttp client posting the same bodies (and, as a
+            figure, a raw pyreqwest client: Herald's own webhook client)
 fanout-10   ten listeners on one queue, against one listener alone
 isolation   a healthy listener beside one that never answers, against it alone
 
@@ -117,9 +118,11 @@ async def deliver_one(bench: Bench) -> dict[str, Any]:
     # Warm-up: the drain has started and reached its full in-flight count.
     await wait_received(receiver_url, min(window, 1_000), timeout_s=300)
     bench.freeze(api, worker)
-    herald, raw = Windows(), Windows()
+    herald, raw, raw_reqwest = Windows(), Windows(), Windows()
     for _ in range(rounds):
         raw.add(window, window / await bench.baseline("http", f"{receiver_url}/raw", str(window)))
+        rate = await bench.baseline("reqwest", f"{receiver_url}/raw", str(window))
+        raw_reqwest.add(window, window / rate)
         herald.add(*await herald_window(bench, [api, worker], receiver_url, window))
     bench.thaw(api, worker)
     await bench.enable(url, headers, queue_id, listener_id, enabled=False)
@@ -130,7 +133,8 @@ async def deliver_one(bench: Bench) -> dict[str, Any]:
         "baseline": raw.rate,
         "unit": "deliveries/s",
         "target": 0.6,
-        "windows": {"herald": herald.rates, "raw": raw.rates},
+        "reqwest_baseline": raw_reqwest.rate,
+        "windows": {"herald": herald.rates, "raw": raw.rates, "raw_reqwest": raw_reqwest.rates},
         "note": f"{rounds} alternating windows of {window} each; Herald's processes frozen "
         "during the raw loop's",
     }

@@ -303,6 +303,11 @@ def combine(samples: list[dict[str, Any]]) -> dict[str, Any]:
         combined["baseline"] = statistics.median(baselines)
         combined["baseline_runs"] = summary(baselines)
         combined["ratio"] = statistics.median(s["value"] / s["baseline"] for s in samples)
+    if samples[0].get("reqwest_baseline") is not None:  # deliver-1's second raw loop
+        combined["reqwest_baseline"] = statistics.median(s["reqwest_baseline"] for s in samples)
+        combined["reqwest_ratio"] = statistics.median(
+            s["value"] / s["reqwest_baseline"] for s in samples
+        )
     return combined
 
 
@@ -330,4 +335,8 @@ def format_row(name: str, result: dict[str, Any]) -> str:
         text += f" (target {result['target']})"
     else:
         text += f"  target <= {result['target']}"
-    return text + ("  met" if met(result) else "  NOT MET")
+    text += "  met" if met(result) else "  NOT MET"
+    if "reqwest_baseline" in result:
+        text += f"\n{'':16} raw pyreqwest loop {result['reqwest_baseline']:.1f}"
+        text += f"  ratio {result['reqwest_ratio']:.2f}"
+    return text
