@@ -36,3 +36,19 @@ async def test_every_scenario_runs_and_publishes_its_figures(tmp_path: Path) -> 
     assert (tmp_path / "latency.png").read_bytes().startswith(b"\x89PNG")
     printed = out.decode()
     assert all(name in printed for name in SCENARIO_ROWS)
+
+
+async def test_cpu_split_reports_each_process_for_webhooks_and_kafka() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+    for kind, unit in (("webhook", "deliveries/s"), ("kafka", "records/s")):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.cpu_split", kind, "3000",
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(process.communicate(), timeout=300)
+        printed = out.decode()
+        assert process.returncode == 0, printed[-3000:]
+        herald = next(line for line in printed.splitlines() if line.startswith("herald"))
+        assert unit in herald and " worker " in herald and " postgres " in herald, herald
+        if kind == "webhook":
+            assert "raw http" in printed and "raw reqwest" in printed, printed[-2000:]
